@@ -1,0 +1,113 @@
+"""What every machine shares: a hart, an engine, and the run loop around it.
+
+The engine runs guest code until the hart's exit_request is set; the machine
+decides what that exit means (a system call to emulate, the end of the run,
+a limit) and either resumes the engine or returns a RunResult.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+from bt_vmm._core import lib
+from bt_vmm.cpu.hart import Hart
+from bt_vmm.engines import engine_class
+
+M64 = (1 << 64) - 1
+
+
+@dataclass
+class RunResult:
+    """How a run ended.  ``status`` is what bt-vmm exits with."""
+
+    reason: str          # exit | signal | limit | timeout | interrupted | error
+    status: int
+    message: str = ""
+    instructions: int = 0
+    seconds: float = 0.0
+
+    @property
+    def mips(self) -> float:
+        return self.instructions / self.seconds / 1e6 if self.seconds > 0 else 0.0
+
+
+class Machine:
+    """Base class: subclasses load a program and interpret the engine's exits."""
+
+    def __init__(self, hart: Hart, engine: str = "interp", tracer=None):
+        self.hart = hart
+        self.engine = engine_class(engine)(hart, tracer)
+        self.tracer = tracer
+
+    # --- subclass hooks ---
+    def handle_exit(self, reason: int) -> RunResult | None:
+        """Deal with an engine exit; return a result to stop, None to resume."""
+        raise NotImplementedError
+
+    # --- the run loop ---
+    def run(self, max_insns: int | None = None, timeout: float | None = None) -> RunResult:
+        h = self.hart.ptr
+        start_insns = h.minstret
+        h.insn_limit = M64 if max_insns is None else min(M64, start_insns + max_insns)
+        expired = threading.Event()
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(timeout, self._expire, (expired,))
+            timer.daemon = True
+            timer.start()
+        interrupted = threading.Event()
+        previous = self._install_sigint(interrupted)
+        t0 = time.perf_counter()
+        try:
+            result = self._loop(expired, interrupted, max_insns, timeout)
+        finally:
+            if timer:
+                timer.cancel()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        result.instructions = h.minstret - start_insns
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _loop(self, expired, interrupted, max_insns, timeout) -> RunResult:
+        h = self.hart.ptr
+        while True:
+            reason = self.engine.run()
+            h.exit_request = 0
+            h.exit_reason = lib.EXIT_NONE
+            if reason == lib.EXIT_LIMIT:
+                return RunResult("limit", 124, f"stopped after {max_insns} instructions (--max-insns)")
+            if reason == lib.EXIT_REQUEST:
+                if expired.is_set():
+                    return RunResult("timeout", 124, f"stopped after {timeout} s (--timeout)")
+                if interrupted.is_set():
+                    return RunResult("interrupted", 130, "interrupted (Ctrl-C)")
+                continue
+            if reason == lib.EXIT_MMIO_ERROR:
+                err = self.hart.mmio_error
+                return RunResult("error", 3, f"device model failed at pc 0x{h.pc:x}: {err!r}")
+            result = self.handle_exit(reason)
+            if result is not None:
+                return result
+
+    def request_exit(self) -> None:
+        """Ask the engine to stop at the next instruction boundary (thread-safe)."""
+        h = self.hart.ptr
+        h.exit_reason = lib.EXIT_REQUEST
+        h.exit_request = 1
+
+    def _expire(self, expired: threading.Event) -> None:
+        expired.set()
+        self.request_exit()
+
+    def _install_sigint(self, interrupted: threading.Event):
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def on_sigint(signum, frame):
+            interrupted.set()
+            self.request_exit()
+
+        return signal.signal(signal.SIGINT, on_sigint)

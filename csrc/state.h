@@ -1,0 +1,120 @@
+/* The one hart-state layout shared by Python (through cffi), the C core and
+ * generated code (ARCHITECTURE.md, principle 4).  This file is read both by
+ * the C compiler and by cffi's cdef parser: keep it free of preprocessor
+ * logic other than the include guard and plain #defines of integers. */
+#ifndef BT_STATE_H
+#define BT_STATE_H
+
+#include <stdint.h>
+
+/* Privilege levels as encoded in mstatus.MPP. */
+#define PRV_U 0
+#define PRV_S 1
+#define PRV_M 3
+
+/* Synchronous exception causes (privileged spec, table 3.6). */
+#define EXC_INSN_MISALIGNED 0
+#define EXC_INSN_ACCESS 1
+#define EXC_ILLEGAL_INSN 2
+#define EXC_BREAKPOINT 3
+#define EXC_LOAD_MISALIGNED 4
+#define EXC_LOAD_ACCESS 5
+#define EXC_STORE_MISALIGNED 6
+#define EXC_STORE_ACCESS 7
+#define EXC_ECALL_U 8
+#define EXC_ECALL_S 9
+#define EXC_ECALL_M 11
+#define EXC_INSN_PAGE_FAULT 12
+#define EXC_LOAD_PAGE_FAULT 13
+#define EXC_STORE_PAGE_FAULT 15
+
+/* Kinds of memory access, for translation and fault causes. */
+#define ACC_LOAD 0
+#define ACC_STORE 1
+#define ACC_FETCH 2
+
+/* Why the engine must stop and return to its caller (hart.exit_reason). */
+#define EXIT_NONE 0
+#define EXIT_HALT 1        /* the guest asked to stop (HTIF tohost, exit syscall) */
+#define EXIT_USER_TRAP 2   /* user-mode VM: ecall or fault to be handled by the VMM */
+#define EXIT_LIMIT 3       /* instruction limit reached */
+#define EXIT_REQUEST 4     /* asynchronous request: Ctrl-C, timeout, embedding API */
+#define EXIT_WFI 5         /* hart is waiting for an interrupt */
+#define EXIT_MMIO_ERROR 6  /* a Python device raised; details kept on the Python side */
+
+/* Machine kinds: what the VMM does with traps. */
+#define MACHINE_USER 0     /* process VM: every trap exits to the VMM */
+#define MACHINE_SYSTEM 1   /* bare/virt: traps are delivered to the guest */
+
+#define TLB_SIZE 256
+
+/* One direct-mapped TLB entry of the shadow (V2M) translation: the page
+ * number of the guest virtual address, and the addend that turns a guest
+ * virtual address into a host pointer. vpn is all-ones when invalid. */
+typedef struct {
+    uint64_t vpn;
+    uint64_t addend;
+} tlb_entry_t;
+
+typedef struct hart {
+    /* --- architectural registers --- */
+    uint64_t x[32];
+    uint64_t f[32];              /* NaN-boxed singles live in the low half */
+    uint64_t pc;
+    uint64_t priv;               /* PRV_U / PRV_S / PRV_M */
+
+    /* --- CSRs (values the VMM owns; sstatus/sie/sip are views) --- */
+    uint64_t mstatus;
+    uint64_t misa;
+    uint64_t mhartid;
+    uint64_t medeleg, mideleg;
+    uint64_t mie, mip;
+    uint64_t mtvec, mscratch, mepc, mcause, mtval;
+    uint64_t stvec, sscratch, sepc, scause, stval;
+    uint64_t satp;
+    uint64_t mcounteren, scounteren;
+    uint64_t menvcfg, senvcfg;
+    uint64_t mcountinhibit;
+    uint64_t fflags, frm;
+    uint64_t mcycle, minstret;   /* minstret counts retired instructions */
+    uint64_t pmpcfg[16];         /* WARL storage; even indices only on RV64 */
+    uint64_t pmpaddr[64];
+
+    /* --- LR/SC reservation: address, or all-ones when none --- */
+    uint64_t reservation;
+
+    /* --- the pending synchronous exception raised by a helper --- */
+    uint64_t exc_pending;        /* nonzero: cause/tval below are valid */
+    uint64_t exc_cause;
+    uint64_t exc_tval;
+
+    /* --- run control --- */
+    uint64_t machine_kind;       /* MACHINE_USER / MACHINE_SYSTEM */
+    volatile uint64_t exit_request;  /* set asynchronously; engines poll it */
+    uint64_t exit_reason;        /* EXIT_* once the engine stops */
+    uint64_t insn_limit;         /* stop when minstret reaches this */
+
+    /* --- physical memory map (P2M): one RAM region --- */
+    uint8_t *ram;
+    uint64_t ram_base;
+    uint64_t ram_size;
+    uint64_t ram_low_guard;      /* user VM: accesses below this fault (NULL page) */
+
+    /* --- HTIF: stores to tohost stop the run --- */
+    uint64_t tohost_addr;        /* 0 when the program has no tohost */
+    uint64_t tohost_value;
+
+    /* --- timer (CLINT) state, used for mip.MTIP --- */
+    uint64_t mtimecmp;
+    uint64_t time_offset;        /* mtime = host clock ticks - offset */
+
+    /* --- statistics --- */
+    uint64_t stat_tlb_hits, stat_tlb_misses, stat_mmio;
+
+    /* --- V2M TLB: separate load, store and fetch arrays --- */
+    tlb_entry_t tlb_load[TLB_SIZE];
+    tlb_entry_t tlb_store[TLB_SIZE];
+    tlb_entry_t tlb_fetch[TLB_SIZE];
+} hart_t;
+
+#endif
