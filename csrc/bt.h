@@ -44,6 +44,11 @@ uint64_t bt_fence_i(hart_t *h);
 /* CSR access: kind 0 write, 1 set, 2 clear; flags bit 0: rd != x0 (read),
  * bit 1: write (csrrw always, csrrs/c when rs1/uimm != 0). Returns old value. */
 uint64_t bt_csr(hart_t *h, uint64_t csr, uint64_t kind, uint64_t operand, uint64_t flags);
+/* CSR access for the Python API: no privilege, read-only or FS checks; WARL
+ * rules apply.  0 on success, -1 when the CSR does not exist (or, for poke,
+ * is read-only). */
+int bt_csr_peek(hart_t *h, uint64_t csr, uint64_t *out);
+int bt_csr_poke(hart_t *h, uint64_t csr, uint64_t value);
 uint64_t bt_lr(hart_t *h, uint64_t addr, uint64_t size);
 uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size); /* 0 on success */
 

@@ -29,6 +29,7 @@ ffibuilder.cdef(
     """
     extern "Python+C" int bt_mmio(hart_t *h, uint64_t paddr, uint64_t size,
                                   uint64_t is_write, uint64_t *value);
+    extern "Python+C" void bt_trace_walk(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t paddr, uint64_t fault_cause);
     """
 )
 ffibuilder.set_source(

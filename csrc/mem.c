@@ -1,6 +1,16 @@
 /* Guest memory: translation (V2P), the physical map (P2M) and accesses. */
 #include <string.h>
-#include "bt.h"
+#include "priv.h"
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE 4096ULL
+#define PAGE_MASK 4095ULL
+#define PPN_MASK ((1ULL << 44) - 1)
+
+/* Python callbacks (extern "Python+C", csrc/build_ffi.py): a device access,
+ * and the --trace mmu report of a page walk (fault_cause 0: success). */
+int bt_mmio(hart_t *h, uint64_t paddr, uint64_t size, uint64_t is_write, uint64_t *value);
+void bt_trace_walk(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t paddr, uint64_t fault_cause);
 
 uint8_t *bt_ram_ptr(hart_t *h, uint64_t paddr, uint64_t n)
 {
@@ -21,11 +31,40 @@ static uint64_t fault_cause(uint64_t acc, int page_fault)
     return page_fault ? page[acc] : access[acc];
 }
 
-int bt_translate(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t *paddr)
+/* --- the V2M TLB --- */
+
+static tlb_entry_t *tlb_for(hart_t *h, uint64_t acc)
 {
-    (void)acc;
-    *paddr = vaddr;
-    return 0;
+    return acc == ACC_STORE ? h->tlb_store : acc == ACC_FETCH ? h->tlb_fetch : h->tlb_load;
+}
+
+static uint8_t *tlb_lookup(hart_t *h, uint64_t vaddr, uint64_t acc)
+{
+    uint64_t vpn = vaddr >> PAGE_SHIFT;
+    tlb_entry_t *e = &tlb_for(h, acc)[vpn % TLB_SIZE];
+    if (e->vpn != vpn) {
+        h->stat_tlb_misses++;
+        return 0;
+    }
+    h->stat_tlb_hits++;
+    return (uint8_t *)(uintptr_t)(vaddr + e->addend);
+}
+
+/* Cache a translation, but only of a whole RAM page, and never the page of
+ * tohost for stores: a hit must be a plain host access with nothing to check. */
+static void tlb_fill(hart_t *h, uint64_t vaddr, uint64_t paddr, uint64_t acc)
+{
+    uint64_t ppage = paddr & ~PAGE_MASK;
+    uint8_t *host = bt_ram_ptr(h, ppage, PAGE_SIZE);
+    if (!host)
+        return;
+    if (acc == ACC_STORE && h->tohost_addr && ppage <= h->tohost_addr + 7 &&
+        h->tohost_addr < ppage + PAGE_SIZE)
+        return;
+    uint64_t vpn = vaddr >> PAGE_SHIFT;
+    tlb_entry_t *e = &tlb_for(h, acc)[vpn % TLB_SIZE];
+    e->vpn = vpn;
+    e->addend = (uint64_t)(uintptr_t)host - (vpn << PAGE_SHIFT);
 }
 
 void bt_tlb_flush(hart_t *h)
@@ -33,6 +72,89 @@ void bt_tlb_flush(hart_t *h)
     memset(h->tlb_load, 0xff, sizeof h->tlb_load);
     memset(h->tlb_store, 0xff, sizeof h->tlb_store);
     memset(h->tlb_fetch, 0xff, sizeof h->tlb_fetch);
+}
+
+/* --- translation (V2P): Sv39 and Sv48 page walks --- */
+
+/* The privilege an access is checked and translated with: loads and stores
+ * in M-mode use MPP when MPRV is set. */
+static uint64_t effective_priv(hart_t *h, uint64_t acc)
+{
+    if (h->priv == PRV_M && acc != ACC_FETCH && (h->mstatus & MSTATUS_MPRV))
+        return (h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
+    return h->priv;
+}
+
+static int leaf_permits(hart_t *h, uint64_t pte, uint64_t acc, uint64_t priv)
+{
+    if (priv == PRV_U && !(pte & PTE_U))
+        return 0;
+    if (priv == PRV_S && (pte & PTE_U) && (acc == ACC_FETCH || !(h->mstatus & MSTATUS_SUM)))
+        return 0;
+    if (acc == ACC_FETCH)
+        return (pte & PTE_X) != 0;
+    if (acc == ACC_STORE)
+        return (pte & PTE_W) != 0;
+    return (pte & PTE_R) || ((h->mstatus & MSTATUS_MXR) && (pte & PTE_X));
+}
+
+/* Walk the guest page table; 0 with *paddr set, or the fault cause. */
+static uint64_t walk(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t priv, uint64_t *paddr)
+{
+    int levels = (h->satp >> 60) == SATP_MODE_SV48 ? 4 : 3;
+    int va_bits = PAGE_SHIFT + 9 * levels;
+    if ((uint64_t)((int64_t)(vaddr << (64 - va_bits)) >> (64 - va_bits)) != vaddr)
+        return fault_cause(acc, 1); /* not sign-extended: non-canonical */
+    uint64_t table = (h->satp & PPN_MASK) << PAGE_SHIFT;
+    for (int level = levels - 1; level >= 0; level--) {
+        int shift = PAGE_SHIFT + 9 * level;
+        uint8_t *p = bt_ram_ptr(h, table + ((vaddr >> shift) & 511) * 8, 8);
+        if (!p)
+            return fault_cause(acc, 0);
+        uint64_t pte;
+        memcpy(&pte, p, 8);
+        /* Svpbmt/Svnapot are absent, so bits 63:54 are reserved. */
+        if (!(pte & PTE_V) || (pte & PTE_W && !(pte & PTE_R)) || (pte >> 54))
+            return fault_cause(acc, 1);
+        uint64_t ppn = (pte >> 10) & PPN_MASK;
+        if (!(pte & (PTE_R | PTE_X))) {
+            /* Pointer to the next level: A, D, U are reserved here (as QEMU). */
+            if (level == 0 || (pte & (PTE_A | PTE_D | PTE_U)))
+                return fault_cause(acc, 1);
+            table = ppn << PAGE_SHIFT;
+            continue;
+        }
+        uint64_t low = (1ULL << (9 * level)) - 1; /* PPN bits a superpage takes from vaddr */
+        if ((ppn & low) || !leaf_permits(h, pte, acc, priv))
+            return fault_cause(acc, 1);
+        /* QEMU sets A and D in hardware rather than faulting (no Svade). */
+        uint64_t ad = PTE_A | (acc == ACC_STORE ? PTE_D : 0);
+        if ((pte & ad) != ad) {
+            pte |= ad;
+            memcpy(p, &pte, 8);
+        }
+        *paddr = ((ppn & ~low) << PAGE_SHIFT) | (vaddr & ((1ULL << shift) - 1));
+        return 0;
+    }
+    return fault_cause(acc, 1); /* not reached: level 0 always ends the walk */
+}
+
+int bt_translate(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t *paddr)
+{
+    uint64_t priv = effective_priv(h, acc);
+    if (h->machine_kind == MACHINE_USER || priv == PRV_M || (h->satp >> 60) == SATP_MODE_BARE) {
+        *paddr = vaddr;
+    } else {
+        uint64_t cause = walk(h, vaddr, acc, priv, paddr);
+        if (h->trace_mmu)
+            bt_trace_walk(h, vaddr, acc, cause ? 0 : *paddr, cause);
+        if (cause) {
+            bt_raise(h, cause, vaddr);
+            return -1;
+        }
+    }
+    tlb_fill(h, vaddr, *paddr, acc);
+    return 0;
 }
 
 static uint64_t read_le(const uint8_t *p, uint64_t size)
@@ -80,6 +202,14 @@ static int access(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t acc, uint64
 {
     uint64_t paddr;
     if ((vaddr & (size - 1)) == 0) {
+        uint8_t *host = tlb_lookup(h, vaddr, acc);
+        if (host) {
+            if (acc == ACC_STORE)
+                memcpy(host, value, size);
+            else
+                *value = read_le(host, size);
+            return 0;
+        }
         if (bt_translate(h, vaddr, acc, &paddr))
             return -1;
         if (phys_access(h, paddr, size, acc, value)) {

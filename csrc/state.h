@@ -41,6 +41,7 @@
 #define EXIT_REQUEST 4     /* asynchronous request: Ctrl-C, timeout, embedding API */
 #define EXIT_WFI 5         /* hart is waiting for an interrupt */
 #define EXIT_MMIO_ERROR 6  /* a Python device raised; details kept on the Python side */
+#define EXIT_TRAP_LOOP 7   /* system VM: a trap handler traps on its own first instruction */
 
 /* Machine kinds: what the VMM does with traps. */
 #define MACHINE_USER 0     /* process VM: every trap exits to the VMM */
@@ -110,6 +111,13 @@ typedef struct hart {
 
     /* --- statistics --- */
     uint64_t stat_tlb_hits, stat_tlb_misses, stat_mmio;
+
+    /* --- privileged core bookkeeping (csrc/priv.c, trap.c, mem.c) --- */
+    uint64_t insn_bits;          /* engines set it before a callout: tval of illegal-instruction */
+    uint64_t cycle_delta;        /* mcycle = minstret + delta (the frozen value while inhibited) */
+    uint64_t instret_delta;      /* likewise for the minstret CSR: minstret itself stays the engine's count */
+    uint64_t mmu_key;            /* translation context the TLB was filled under (flush on change) */
+    uint64_t trace_mmu;          /* nonzero: report each page walk to bt_trace_walk */
 
     /* --- V2M TLB: separate load, store and fetch arrays --- */
     tlb_entry_t tlb_load[TLB_SIZE];

@@ -124,3 +124,12 @@ def bt_mmio(h, paddr, size, is_write, value):  # noqa: ANN001 - cffi callback
         value[0] = result
     return 0
 
+
+
+@ffi.def_extern()
+def bt_trace_walk(h, vaddr, acc, paddr, fault_cause):  # noqa: ANN001 - cffi callback
+    """--trace mmu: one page walk (acc: 0 load, 1 store, 2 fetch; cause None on success)."""
+    hart = _HARTS.get(int(ffi.cast("uintptr_t", h)))
+    tracer = getattr(hart, "tracer", None)
+    if tracer is not None:
+        tracer.mmu(vaddr, acc, paddr, fault_cause or None)

@@ -38,6 +38,7 @@ class Concrete:
         self.pc = 0
         self.length = 4
         self.next_pc = 0
+        self.raw = 0       # bits of the instruction being executed
 
     # --- registers ---
     def x(self, r: int) -> int:
@@ -156,8 +157,9 @@ class Concrete:
         return 1 if c else 0
 
     # --- memory ---
-    def load(self, addr, size, signed=False):
-        if lib.bt_load(self.h, addr & M64, size, self._out):
+    def load(self, addr, size, signed=False, for_store=False):
+        load = lib.bt_load_for_store if for_store else lib.bt_load
+        if load(self.h, addr & M64, size, self._out):
             raise Trap
         v = self._out[0]
         return self.sext(v, 8 * size) if signed and size < 8 else v
@@ -179,6 +181,7 @@ class Concrete:
         fn = self._callouts.get(name)
         if fn is None:
             fn = self._callouts[name] = getattr(lib, "bt_" + name)
+        self.h.insn_bits = self.raw  # tval if the callout finds the instruction illegal
         result = fn(self.h, *[a & M64 for a in args])
         if self.h.exc_pending:
             raise Trap
@@ -205,41 +208,47 @@ class ReferenceInterpreter:
 
     def run(self) -> int:
         """Execute until hart.exit_request is set; returns hart.exit_reason."""
-        h, s = self.hart.ptr, self.s
-        system = h.machine_kind == lib.MACHINE_SYSTEM
-        decode, tracer = DECODER.decode, self.tracer
+        h = self.hart.ptr
         while not h.exit_request:
             if h.minstret >= h.insn_limit:
                 h.exit_reason = lib.EXIT_LIMIT
                 break
-            if system:
-                irq = lib.bt_pending_interrupt(h)
-                if irq:
-                    if tracer:
-                        tracer.trap(h.pc, irq - 1, 0, True)
-                    lib.bt_take_interrupt(h, irq - 1)
-                    continue
-            pc = h.pc
-            try:
-                if lib.bt_fetch(h, pc, self._fetched):
-                    raise Trap
-                d = decode(self._fetched[0])
-                if d.spec.fp and not h.mstatus & FS_MASK:
-                    raise IllegalInstruction(d.raw)
-                if tracer:
-                    tracer.insn(pc, d)
-                s.pc, s.length, s.next_pc = pc, d.length, pc + d.length
-                d.spec.semantics(s, *d.args)
-            except IllegalInstruction as exc:
-                lib.bt_raise(h, lib.EXC_ILLEGAL_INSN, exc.raw)
-                self._deliver(h)
-                continue
-            except Trap:
-                self._deliver(h)
-                continue
-            h.pc = s.next_pc & M64
-            h.minstret += 1
+            self.step()
         return h.exit_reason
+
+    def step(self) -> Decoded | None:
+        """Take a pending interrupt or execute one instruction (the caller
+        checks exit_request and the limit); returns the instruction if it
+        retired, None after a trap or an interrupt."""
+        h, s, tracer = self.hart.ptr, self.s, self.tracer
+        if h.machine_kind == lib.MACHINE_SYSTEM:
+            irq = lib.bt_pending_interrupt(h)
+            if irq:
+                if tracer:
+                    tracer.trap(h.pc, irq - 1, 0, True)
+                lib.bt_take_interrupt(h, irq - 1)
+                return None
+        pc = h.pc
+        try:
+            if lib.bt_fetch(h, pc, self._fetched):
+                raise Trap
+            d = DECODER.decode(self._fetched[0])
+            if d.spec.fp and not h.mstatus & FS_MASK:
+                raise IllegalInstruction(d.raw)
+            if tracer:
+                tracer.insn(pc, d)
+            s.pc, s.length, s.next_pc, s.raw = pc, d.length, pc + d.length, d.raw
+            d.spec.semantics(s, *d.args)
+        except IllegalInstruction as exc:
+            lib.bt_raise(h, lib.EXC_ILLEGAL_INSN, exc.raw)
+            self._deliver(h)
+            return None
+        except Trap:
+            self._deliver(h)
+            return None
+        h.pc = s.next_pc & M64
+        h.minstret += 1
+        return d
 
     def _deliver(self, h) -> None:
         if self.tracer:

@@ -66,7 +66,9 @@ class Builder(Protocol):
     def flag(self, c: Cond) -> Value: ...                # 1 or 0
 
     # --- memory (may raise the architectural fault) ---
-    def load(self, addr: Value, size: int, signed: bool = False) -> Value: ...
+    def load(self, addr: Value, size: int, signed: bool = False, for_store: bool = False) -> Value: ...
+    # for_store: the load half of an AMO (must be aligned; store permissions
+    # and store/AMO fault causes apply).
     def store(self, addr: Value, v: Value, size: int) -> None: ...
 
     # --- control flow ---

@@ -1,0 +1,201 @@
+"""The value half of the LLVM backend of the builder protocol (bt_vmm.isa.builder).
+
+Values are llvmlite ``i64`` values or plain Python ints; conditions are
+``i1`` values or Python bools.  When every operand is a Python int the
+operation is folded at translation time by the reference interpreter's own
+primitives, so constants (pc-relative targets, immediates) stay constants
+and the primitive definitions exist once.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from bt_vmm.engines.reference import Concrete
+
+M64 = (1 << 64) - 1
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I64 = ir.IntType(64)
+I128 = ir.IntType(128)
+PTR = ir.PointerType()
+
+# Concrete's arithmetic never touches the hart: an instance without one folds constants.
+_FOLD = Concrete.__new__(Concrete)
+
+
+def const(v: int) -> ir.Constant:
+    return ir.Constant(I64, v & M64)
+
+
+class IRValues:
+    """Arithmetic, comparisons and selection emitted through ``self.b``."""
+
+    b: ir.IRBuilder
+    module: ir.Module
+
+    def v(self, x) -> ir.Value:
+        """An i64 IR value for a Value."""
+        return const(x) if isinstance(x, int) else x
+
+    def c(self, x) -> ir.Value:
+        """An i1 IR value for a Cond."""
+        return ir.Constant(I1, int(bool(x))) if isinstance(x, bool) else x
+
+    def _binop(self, name: str, a, b, emit):
+        if isinstance(a, int) and isinstance(b, int):
+            return getattr(_FOLD, name)(a, b)
+        return emit(self.v(a), self.v(b))
+
+    def _intrinsic(self, name: str, *types) -> ir.Function:
+        return self.module.declare_intrinsic(name, types)
+
+    # --- integer arithmetic ---
+    def add(self, a, b):
+        return self._binop("add", a, b, self.b.add)
+
+    def sub(self, a, b):
+        return self._binop("sub", a, b, self.b.sub)
+
+    def mul(self, a, b):
+        return self._binop("mul", a, b, self.b.mul)
+
+    def _mul_high(self, a, b, ext_a, ext_b):
+        wide = self.b.mul(ext_a(a, I128), ext_b(b, I128))
+        return self.b.trunc(self.b.lshr(wide, ir.Constant(I128, 64)), I64)
+
+    def mulh(self, a, b):
+        return self._binop("mulh", a, b, lambda x, y: self._mul_high(x, y, self.b.sext, self.b.sext))
+
+    def mulhu(self, a, b):
+        return self._binop("mulhu", a, b, lambda x, y: self._mul_high(x, y, self.b.zext, self.b.zext))
+
+    def mulhsu(self, a, b):
+        return self._binop("mulhsu", a, b, lambda x, y: self._mul_high(x, y, self.b.sext, self.b.zext))
+
+    def _safe_divisor(self, a, b, signed: bool):
+        """The semantics select the RISC-V result for a zero divisor and for
+        INT_MIN / -1, but IR evaluates both arms of a select: give the
+        division a harmless divisor there so the host never traps."""
+        bad = self.b.icmp_unsigned("==", b, const(0))
+        if signed:
+            overflow = self.b.and_(
+                self.b.icmp_unsigned("==", a, const(1 << 63)),
+                self.b.icmp_unsigned("==", b, const(M64)),
+            )
+            bad = self.b.or_(bad, overflow)
+        return self.b.select(bad, const(1), b)
+
+    def div(self, a, b):
+        return self._binop("div", a, b, lambda x, y: self.b.sdiv(x, self._safe_divisor(x, y, True)))
+
+    def divu(self, a, b):
+        return self._binop("divu", a, b, lambda x, y: self.b.udiv(x, self._safe_divisor(x, y, False)))
+
+    def rem(self, a, b):
+        return self._binop("rem", a, b, lambda x, y: self.b.srem(x, self._safe_divisor(x, y, True)))
+
+    def remu(self, a, b):
+        return self._binop("remu", a, b, lambda x, y: self.b.urem(x, self._safe_divisor(x, y, False)))
+
+    def and_(self, a, b):
+        return self._binop("and_", a, b, self.b.and_)
+
+    def or_(self, a, b):
+        return self._binop("or_", a, b, self.b.or_)
+
+    def xor(self, a, b):
+        return self._binop("xor", a, b, self.b.xor)
+
+    def _shift(self, name: str, a, n, emit):
+        # Amounts are 0..63 by contract; the mask keeps IR free of poison anyway.
+        return self._binop(name, a, n, lambda x, y: emit(x, self.b.and_(y, const(63))))
+
+    def shl(self, a, n):
+        return self._shift("shl", a, n, self.b.shl)
+
+    def shr(self, a, n):
+        return self._shift("shr", a, n, self.b.lshr)
+
+    def sar(self, a, n):
+        return self._shift("sar", a, n, self.b.ashr)
+
+    def sext(self, a, bits):
+        if isinstance(a, int):
+            return _FOLD.sext(a, bits)
+        if bits >= 64:
+            return a
+        return self.b.sext(self.b.trunc(a, ir.IntType(bits)), I64)
+
+    def zext(self, a, bits):
+        if isinstance(a, int):
+            return _FOLD.zext(a, bits)
+        if bits >= 64:
+            return a
+        return self.b.and_(a, const((1 << bits) - 1))
+
+    def _count(self, name: str, a, intrinsic: str, *flag):
+        if isinstance(a, int):
+            return getattr(_FOLD, name)(a)
+        fn = self._intrinsic(intrinsic, I64)
+        return self.b.call(fn, [a, *[ir.Constant(I1, f) for f in flag]])
+
+    def clz(self, a):
+        return self._count("clz", a, "llvm.ctlz", 0)
+
+    def ctz(self, a):
+        return self._count("ctz", a, "llvm.cttz", 0)
+
+    def cpop(self, a):
+        return self._count("cpop", a, "llvm.ctpop")
+
+    # --- comparisons and selection ---
+    def _cmp(self, name: str, op: str, signed: bool, a, b):
+        if isinstance(a, int) and isinstance(b, int):
+            return bool(getattr(_FOLD, name)(a, b))
+        cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
+        return cmp(op, self.v(a), self.v(b))
+
+    def eq(self, a, b):
+        return self._cmp("eq", "==", False, a, b)
+
+    def ne(self, a, b):
+        return self._cmp("ne", "!=", False, a, b)
+
+    def lt(self, a, b):
+        return self._cmp("lt", "<", True, a, b)
+
+    def ltu(self, a, b):
+        return self._cmp("ltu", "<", False, a, b)
+
+    def ge(self, a, b):
+        return self._cmp("ge", ">=", True, a, b)
+
+    def geu(self, a, b):
+        return self._cmp("geu", ">=", False, a, b)
+
+    def both(self, a, b):
+        if isinstance(a, bool) and isinstance(b, bool):
+            return a and b
+        if isinstance(a, bool) or isinstance(b, bool):
+            known, other = (a, b) if isinstance(a, bool) else (b, a)
+            return other if known else False
+        return self.b.and_(a, b)
+
+    def either(self, a, b):
+        if isinstance(a, bool) and isinstance(b, bool):
+            return a or b
+        if isinstance(a, bool) or isinstance(b, bool):
+            known, other = (a, b) if isinstance(a, bool) else (b, a)
+            return True if known else other
+        return self.b.or_(a, b)
+
+    def select(self, c, a, b):
+        if isinstance(c, bool):
+            chosen = a if c else b
+            return chosen & M64 if isinstance(chosen, int) else chosen
+        return self.b.select(c, self.v(a), self.v(b))
+
+    def flag(self, c):
+        if isinstance(c, bool):
+            return int(c)
+        return self.b.zext(c, I64)

@@ -1,0 +1,190 @@
+"""The translation cache: LLVM compilation, the native lookup table the C
+dispatcher uses, the pages holding translations, and statistics."""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from itertools import count
+
+from llvmlite import binding as llvm
+from llvmlite import ir
+
+from bt_vmm._core import ffi, lib
+from bt_vmm.cpu.hart import Hart
+from bt_vmm.engines.jit.region import PAGE, RegionEmitter, RegionInfo, RegionPlan, Untranslatable
+
+M64 = (1 << 64) - 1
+Key = tuple[int, int, int]   # (virtual pc, physical pc, mode)
+
+_llvm_ready = False
+
+
+def _init_llvm() -> None:
+    global _llvm_ready
+    if not _llvm_ready:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _llvm_ready = True
+
+
+@dataclass
+class JitStats:
+    """What --stats prints about the JIT."""
+
+    regions: int = 0
+    blocks: int = 0
+    guest_insns: int = 0
+    batches: int = 0
+    compile_seconds: list[float] = field(default_factory=list)   # per region
+    failed: int = 0
+    invalidations: int = 0
+    flushes: int = 0
+    dispatches: int = 0        # translations entered from the native dispatch loop
+    cold_returns: int = 0      # returns to Python for cold code
+    interpreted: int = 0       # instructions the interpreter tier ran
+
+    def summary(self) -> dict[str, float | int]:
+        times = sorted(self.compile_seconds)
+        p95 = times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0
+        return {
+            "regions translated": self.regions,
+            "blocks translated": self.blocks,
+            "guest instructions translated": self.guest_insns,
+            "compile batches": self.batches,
+            "compile time total (s)": round(sum(times), 4),
+            "compile time median per region (ms)": round(1e3 * statistics.median(times), 3) if times else 0.0,
+            "compile time p95 per region (ms)": round(1e3 * p95, 3),
+            "translation cache hits (native dispatches)": self.dispatches,
+            "returns to the interpreter tier": self.cold_returns,
+            "instructions interpreted": self.interpreted,
+            "invalidations (pages)": self.invalidations,
+            "cache flushes": self.flushes,
+            "untranslatable regions": self.failed,
+        }
+
+
+class CodeCache:
+    """Translations of one hart, keyed by (virtual pc, physical pc, mode)."""
+
+    def __init__(self, hart: Hart, opt_level: int = 2, max_insns: int = 1 << 20):
+        _init_llvm()
+        self.hart = hart
+        self.opt_level = opt_level
+        self.max_insns = max_insns      # --tb-size: guest instructions kept translated
+        self.stats = JitStats()
+        self.ctx = ffi.new("jit_ctx_t *")
+        self._npages = hart.ptr.ram_size // PAGE + 1
+        self._code_pages = ffi.new("uint8_t[]", self._npages)
+        self.ctx.code_pages = self._code_pages
+        self.ctx.npages = self._npages
+        self.ctx_addr = int(ffi.cast("uintptr_t", self.ctx))
+        self.code_pages_addr = int(ffi.cast("uintptr_t", self._code_pages))
+        self.target = llvm.Target.from_default_triple().create_target_machine(opt=opt_level, jit=True)
+        self._names = count()
+        self._new_engine()
+
+    # --- the LLVM side ---
+    def _new_engine(self) -> None:
+        empty = llvm.parse_assembly("")
+        empty.triple = self.target.triple
+        self.engine = llvm.create_mcjit_compiler(empty, self.target)
+        self.entries: dict[Key, RegionInfo] = {}
+        self.page_regions: dict[int, set[Key]] = {}
+        self.translated_insns = 0
+        self._resize_table(1024)
+
+    def _optimize(self, mod: llvm.ModuleRef) -> None:
+        pto = llvm.PipelineTuningOptions(speed_level=self.opt_level)
+        pb = llvm.create_pass_builder(self.target, pto)
+        pb.getModulePassManager().run(mod, pb)
+
+    def compile(self, plans: dict[Key, RegionPlan]) -> None:
+        """Translate one region per key into one module (amortising LLVM's
+        fixed cost) and make them visible to the dispatcher."""
+        t0 = time.perf_counter()
+        module = ir.Module(name=f"batch{next(self._names)}")
+        module.triple = self.target.triple
+        built: dict[Key, RegionInfo] = {}
+        for key, plan in plans.items():
+            try:
+                built[key] = RegionEmitter(module, f"r{next(self._names)}", key[0], plan).translate()
+            except Untranslatable:
+                self.stats.failed += 1
+                return self.compile({k: p for k, p in plans.items() if k != key})
+        if not built:
+            return
+        if self.translated_insns + sum(i.instructions for i in built.values()) > self.max_insns:
+            self.flush()
+        mod = llvm.parse_assembly(str(module))
+        mod.verify()
+        self._optimize(mod)
+        self.engine.add_module(mod)
+        self.engine.finalize_object()
+        for key, info in built.items():
+            self._install(key, info, self.engine.get_function_address(info.name))
+        elapsed = time.perf_counter() - t0
+        st = self.stats
+        st.batches += 1
+        st.compile_seconds.extend([elapsed / len(built)] * len(built))
+        st.regions += len(built)
+        st.blocks += sum(i.blocks for i in built.values())
+        st.guest_insns += sum(i.instructions for i in built.values())
+
+    # --- the native table ---
+    def _resize_table(self, size: int) -> None:
+        self._table = ffi.new("jit_entry_t[]", size)
+        self.ctx.table = self._table
+        self.ctx.mask = size - 1
+        for (vpc, paddr, mode), info in self.entries.items():
+            lib.bt_jit_insert(self.ctx, vpc, paddr, mode, info.address)
+
+    def _install(self, key: Key, info: RegionInfo, address: int) -> None:
+        info.address = address
+        self.entries[key] = info
+        self.translated_insns += info.instructions
+        base = self.hart.ptr.ram_base // PAGE
+        for page in info.pages:
+            self.page_regions.setdefault(page, set()).add(key)
+            if 0 <= page - base < self._npages:
+                self._code_pages[page - base] = 1
+        if 2 * len(self.entries) > self.ctx.mask + 1:
+            self._resize_table(2 * (self.ctx.mask + 1))   # reinserts everything
+        else:
+            lib.bt_jit_insert(self.ctx, *key, address)
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self.entries
+
+    # --- invalidation ---
+    def invalidate_written(self) -> None:
+        """Drop the translations on pages the guest wrote (self-modifying code)."""
+        c = self.ctx
+        if c.smc_count > lib.JIT_SMC_MAX:
+            self.flush()
+            return
+        base = self.hart.ptr.ram_base // PAGE
+        pages = {base + c.smc_pages[i] for i in range(c.smc_count)}
+        c.smc_count = 0
+        for page in pages:
+            self.stats.invalidations += 1
+            for key in self.page_regions.pop(page, set()):
+                info = self.entries.pop(key, None)
+                if info:
+                    self.translated_insns -= info.instructions
+            self._code_pages[page - base] = 0
+        # Other pages may have lost regions too: recompute their code bits.
+        live = {p for info in self.entries.values() for p in info.pages}
+        for page in list(self.page_regions):
+            self.page_regions[page] = {k for k in self.page_regions[page] if k in self.entries}
+            if page not in live:
+                del self.page_regions[page]
+                self._code_pages[page - base] = 0
+        self._resize_table(self.ctx.mask + 1)
+
+    def flush(self) -> None:
+        """Forget every translation (cache full, fence.i, many code writes)."""
+        self.stats.flushes += 1
+        self.ctx.smc_count = 0
+        ffi.memmove(self._code_pages, bytes(self._npages), self._npages)
+        self._new_engine()

@@ -1,0 +1,485 @@
+"""Translation of a region of guest code into one LLVM function.
+
+A region starts at a hot pc and grows through direct branch targets
+(breadth first, up to a size cap).  Each guest block gets an entry check
+(exit request, instruction budget) and a body emitted by running the ISA
+description's semantics over this backend, so branches between blocks of
+the region are plain IR branches: a loop stays in native code with its
+guest registers in SSA values (allocas that mem2reg promotes).
+
+The function is ``i64 f(hart_t *h)``.  It returns a JIT_* status with
+h->pc, h->minstret and every written register stored back; on JIT_FAULT
+h->pc is the faulting instruction and the exception is pending, exactly as
+the reference interpreter leaves the hart before it delivers the trap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from llvmlite import ir
+
+from bt_vmm._core import lib
+from bt_vmm.engines.jit.backend import I1, I8, I64, PTR, IRValues, const
+from bt_vmm.engines.jit.layout import HART_FIELDS, TLB_ADDEND, TLB_ENTRY, c_function, offset
+from bt_vmm.isa import DECODER, IllegalInstruction
+
+M64 = (1 << 64) - 1
+PAGE = 4096
+FS_MASK = 3 << 13
+I32 = ir.IntType(32)
+VOID = ir.VoidType()
+
+# Callouts that cannot change privilege, translation, control flow or the
+# registers: the block may go on after them.  Any other callout ends it.
+CONTINUING_CALLOUTS = frozenset({"lr", "sc"})
+
+# Signatures of the C helpers generated code calls besides callouts.
+HELPERS = {
+    "bt_jit_load": ir.FunctionType(I32, [PTR, I64, I64, I64, PTR]),
+    "bt_jit_store": ir.FunctionType(I32, [I64, PTR, I64, I64, I64]),
+    "bt_jit_flush_request": ir.FunctionType(VOID, [I64]),
+    "bt_raise": ir.FunctionType(VOID, [PTR, I64, I64]),
+}
+
+
+class Untranslatable(Exception):
+    """The region cannot be translated (e.g. a callout with no C function)."""
+
+
+@dataclass
+class RegionPlan:
+    """What the translator needs to know about the hart and the cache."""
+
+    machine_kind: int
+    mode: int                    # bt_jit_mode: priv | FS-on << 2
+    ctx_addr: int                # jit_ctx_t *
+    code_pages_addr: int         # jit_ctx_t.code_pages
+    fetch: Callable[[int], tuple[int, int] | None]  # vpc -> (raw bits, paddr) or None
+    max_insns: int = 256
+    max_block: int = 64
+
+
+@dataclass
+class Block:
+    start: int
+    check: ir.Block
+    body: ir.Block
+    length: int = 0
+
+
+@dataclass
+class RegionInfo:
+    name: str
+    entry: int
+    instructions: int = 0
+    blocks: int = 0
+    pages: set[int] = field(default_factory=set)   # physical page numbers
+    address: int = 0                               # of the compiled function
+
+
+@dataclass
+class _Stub:
+    block: ir.Block
+    target: int
+    source: int
+    external: bool
+
+
+class RegionEmitter(IRValues):
+    """Emits one region function; implements the builder protocol for the
+    instruction being translated (bt_vmm.isa.builder)."""
+
+    def __init__(self, module: ir.Module, name: str, entry: int, plan: RegionPlan):
+        self.module, self.plan = module, plan
+        self.system = plan.machine_kind == lib.MACHINE_SYSTEM
+        self.fs_on = bool(plan.mode & 4)
+        self.info = RegionInfo(name, entry)
+        self.fn = ir.Function(module, ir.FunctionType(I64, [PTR]), name)
+        self.h = self.fn.args[0]
+        self._allocas = self.fn.append_basic_block("allocas")
+        self._ab = ir.IRBuilder(self._allocas)
+        self._init = self.fn.append_basic_block("init")
+        self.b = ir.IRBuilder()
+        self.blocks: dict[int, Block] = {}
+        self._queue: list[int] = []
+        self._stubs: list[_Stub] = []
+        self._deferred: list[tuple[str, ir.Block, ir.Block]] = []  # (kind, block, continuation)
+        self.xslots: dict[int, ir.AllocaInstr] = {}
+        self.fslots: dict[int, ir.AllocaInstr] = {}
+        self.xdirty: set[int] = set()
+        self.fdirty: set[int] = set()
+        self._fields: dict[str, ir.AllocaInstr] = {}
+        self.icount = self._ab.alloca(I64, name="icount")
+        self.exit_pc = self._ab.alloca(I64, name="exit_pc")
+        self.leave = self._ab.alloca(I1, name="leave")
+        self.out = self._ab.alloca(I64, name="out")
+        self._exits = {
+            status: self.fn.append_basic_block(f"exit{status}")
+            for status in (lib.JIT_OK, lib.JIT_FAULT, lib.JIT_STOP)
+        }
+        # the instruction being translated (the protocol's pc and length)
+        self.pc, self.length, self.raw = entry, 4, 0
+        self._next = None
+        self._called = False
+        self._leave_used = False
+
+    # ------------------------------------------------------------------
+    # hart fields and C functions
+    def field_ptr(self, name: str, extra: int = 0) -> ir.Value:
+        return self.b.gep(self.h, [const(offset(name) + extra)], source_etype=I8)
+
+    def load_field(self, name: str, extra: int = 0) -> ir.Value:
+        return self.b.load(self.field_ptr(name, extra), typ=I64)
+
+    def store_field(self, name: str, value, extra: int = 0) -> None:
+        self.b.store(self.v(value), self.field_ptr(name, extra))
+
+    def _entry_value(self, name: str) -> ir.Value:
+        """A value computed once at function entry (see _fill_init)."""
+        if name not in self._fields:
+            self._fields[name] = self._ab.alloca(I64, name=name)
+        return self.b.load(self._fields[name], typ=I64)
+
+    def _c(self, name: str, fnty: ir.FunctionType, args: list) -> ir.Value:
+        if c_function(name) is None:
+            raise Untranslatable(f"no C function {name}")
+        fn = self.module.globals.get(name) or ir.Function(self.module, fnty, name)
+        return self.b.call(fn, args)
+
+    def _helper(self, name: str, *args) -> ir.Value:
+        return self._c(name, HELPERS[name], list(args))
+
+    # ------------------------------------------------------------------
+    # registers (builder protocol)
+    def _slot(self, slots: dict, r: int, prefix: str) -> ir.AllocaInstr:
+        if r not in slots:
+            slots[r] = self._ab.alloca(I64, name=f"{prefix}{r}")
+        return slots[r]
+
+    def x(self, r: int):
+        if r == 0:
+            return 0
+        return self.b.load(self._slot(self.xslots, r, "x"), typ=I64)
+
+    def set_x(self, r: int, v) -> None:
+        if r:
+            self.b.store(self.v(v), self._slot(self.xslots, r, "x"))
+            self.xdirty.add(r)
+
+    def f(self, r: int):
+        return self.b.load(self._slot(self.fslots, r, "f"), typ=I64)
+
+    def set_f(self, r: int, v) -> None:
+        self.b.store(self.v(v), self._slot(self.fslots, r, "f"))
+        self.fdirty.add(r)
+        self.store_field("mstatus", self.b.or_(self.load_field("mstatus"), const(FS_MASK)))
+
+    # ------------------------------------------------------------------
+    # memory (builder protocol)
+    def _fast_address(self, addr: ir.Value, size: int, tlb: str):
+        """(hit condition, host pointer, offset into RAM) of the inline fast path."""
+        aligned = self.b.icmp_unsigned("==", self.b.and_(addr, const(size - 1)), const(0))
+        if not self.system:
+            # Process VM: guest address = offset into RAM, bounds-checked.
+            lo, span = self._entry_value("ram_lo"), self._entry_value("ram_span")
+            inside = self.b.icmp_unsigned("<=", self.b.sub(addr, lo), self.b.sub(span, const(size)))
+            ram_off = self.b.sub(addr, self._entry_value("ram_base"))
+            host = self.b.gep(self.b.inttoptr(self._entry_value("ram"), PTR), [ram_off], source_etype=I8)
+            return self.b.and_(aligned, inside), host, ram_off
+        # V2M TLB: a hit when the page matches; aligned accesses never cross it.
+        vpn = self.b.lshr(addr, const(12))
+        index = self.b.mul(self.b.and_(vpn, const(lib.TLB_SIZE - 1)), const(TLB_ENTRY))
+        entry = self.b.gep(self.field_ptr(tlb), [index], source_etype=I8)
+        tag = self.b.load(entry, typ=I64)
+        addend = self.b.load(self.b.gep(entry, [const(TLB_ADDEND)], source_etype=I8), typ=I64)
+        hit = self.b.and_(aligned, self.b.icmp_unsigned("==", tag, vpn))
+        host = self.b.add(addr, addend)
+        return hit, self.b.inttoptr(host, PTR), self.b.sub(host, self._entry_value("ram"))
+
+    def _begin_memory(self) -> None:
+        if not self._leave_used:
+            self._leave_used = True
+            self.b.store(ir.Constant(I1, 0), self.leave)
+
+    def _slow_status(self, status: ir.Value) -> None:
+        """After a slow-path helper: fault exit on 1, leave after this
+        instruction on 2; continues in a fresh block."""
+        ok = self.fn.append_basic_block("slow_ok")
+        self.b.cbranch(self.b.icmp_signed("==", status, ir.Constant(I32, 1)), self._fault_block(), ok)
+        self.b.position_at_end(ok)
+        wants_leave = self.b.icmp_signed("==", status, ir.Constant(I32, 2))
+        self.b.store(self.b.or_(self.b.load(self.leave, typ=I1), wants_leave), self.leave)
+
+    def load(self, addr, size, signed=False, for_store=False):
+        self._begin_memory()
+        addr = self.v(addr)
+        ity = ir.IntType(8 * size)
+        hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load")
+        fast, slow, join = (self.fn.append_basic_block(n) for n in ("ld_fast", "ld_slow", "ld_join"))
+        self.b.cbranch(hit, fast, slow)
+        self.b.position_at_end(fast)
+        raw = self.b.load(host, typ=ity)
+        fast_v = self.b.zext(raw, I64) if size < 8 else raw
+        self.b.branch(join)
+        self.b.position_at_end(slow)
+        self.store_field("pc", self.pc)
+        self._slow_status(self._helper("bt_jit_load", self.h, addr, const(size), const(int(for_store)), self.out))
+        slow_v = self.b.load(self.out, typ=I64)
+        slow_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        value = self.b.phi(I64)
+        value.add_incoming(fast_v, fast)
+        value.add_incoming(slow_v, slow_end)
+        return self.sext(value, 8 * size) if signed and size < 8 else value
+
+    def store(self, addr, v, size):
+        self._begin_memory()
+        addr, value = self.v(addr), self.v(v)
+        ity = ir.IntType(8 * size)
+        hit, host, ram_off = self._fast_address(addr, size, "tlb_store")
+        check, fast, slow, join = (
+            self.fn.append_basic_block(n) for n in ("st_check", "st_fast", "st_slow", "st_join")
+        )
+        self.b.cbranch(hit, check, slow)
+        # Pages holding translations, and a live LR reservation, take the slow path.
+        self.b.position_at_end(check)
+        pages = self.b.inttoptr(const(self.plan.code_pages_addr), PTR)
+        flags = self.b.load(self.b.gep(pages, [self.b.lshr(ram_off, const(12))], source_etype=I8), typ=I8)
+        clean = self.b.icmp_unsigned("==", self.b.and_(flags, ir.Constant(I8, 1)), ir.Constant(I8, 0))
+        no_reservation = self.b.icmp_unsigned("==", self.load_field("reservation"), const(M64))
+        self.b.cbranch(self.b.and_(clean, no_reservation), fast, slow)
+        self.b.position_at_end(fast)
+        self.b.store(self.b.trunc(value, ity) if size < 8 else value, host)
+        self.b.branch(join)
+        self.b.position_at_end(slow)
+        self.store_field("pc", self.pc)
+        self._slow_status(self._helper("bt_jit_store", const(self.plan.ctx_addr), self.h, addr, const(size), value))
+        self.b.branch(join)
+        self.b.position_at_end(join)
+
+    # ------------------------------------------------------------------
+    # control flow (builder protocol)
+    def jump(self, target) -> None:
+        self._next = target & M64 if isinstance(target, int) else target
+
+    def branch(self, c, target) -> None:
+        if isinstance(c, bool):
+            if c:
+                self.jump(target)
+        elif isinstance(self._next, int) and isinstance(target, int):
+            self._next = ("cond", c, target & M64, self._next)
+        else:
+            self._next = self.b.select(c, self.v(target), self._next_value())
+
+    def _next_value(self) -> ir.Value:
+        if isinstance(self._next, tuple):
+            _, c, taken, fall = self._next
+            return self.b.select(c, const(taken), const(fall))
+        return self.v(self._next)
+
+    # ------------------------------------------------------------------
+    # callouts (builder protocol)
+    def call(self, name: str, *args):
+        if name not in CONTINUING_CALLOUTS:
+            self._called = True
+        self._deferred_block("flush")
+        self.store_field("pc", self.pc)
+        if "insn_bits" in HART_FIELDS:
+            self.store_field("insn_bits", self.raw)
+        self.store_field("minstret", self.b.load(self.icount, typ=I64))
+        fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
+        result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
+        if name == "fence_i":
+            self._helper("bt_jit_flush_request", const(self.plan.ctx_addr))
+        ok = self.fn.append_basic_block("call_ok")
+        pending = self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0))
+        self.b.cbranch(pending, self._fault_block(), ok)
+        self.b.position_at_end(ok)
+        self._deferred_block("reload")
+        self.b.store(self.load_field("minstret"), self.icount)
+        return result
+
+    def _deferred_block(self, kind: str) -> None:
+        """Go through a block filled in at the end, once the region's register
+        sets are known: write back before a callout, reload after it."""
+        blk = self.fn.append_basic_block(kind)
+        after = self.fn.append_basic_block(kind + "_done")
+        self.b.branch(blk)
+        self._deferred.append((kind, blk, after))
+        self.b.position_at_end(after)
+
+    # ------------------------------------------------------------------
+    # exits
+    def _exit_block(self, status: int, pc) -> ir.Block:
+        """A block that leaves the function with ``status`` at ``pc``."""
+        blk = self.fn.append_basic_block(f"to{status}")
+        b = ir.IRBuilder(blk)
+        b.store(self.v(pc), self.exit_pc)
+        b.branch(self._exits[status])
+        return blk
+
+    def _fault_block(self) -> ir.Block:
+        return self._exit_block(lib.JIT_FAULT, self.pc)
+
+    def _goto(self, target: int, external: bool) -> ir.Block:
+        """A branch to guest pc ``target``: inside the region when allowed
+        (growing the region), else an exit to the dispatcher."""
+        stub = _Stub(self.fn.append_basic_block("goto"), target, self.pc, external)
+        self._stubs.append(stub)
+        if (not external and target not in self.blocks and self._allowed(self.pc, target)
+                and self.info.instructions < self.plan.max_insns and self.plan.fetch(target)):
+            self._new_block(target)
+            self._queue.append(target)
+        return stub.block
+
+    def _allowed(self, source: int, target: int) -> bool:
+        """May a direct branch stay inside the region?  In a system VM only
+        forward and within the entry's page: the page keeps the virtual to
+        physical mapping the region was keyed by, and no loop bypasses the
+        dispatcher's interrupt check."""
+        if not self.system:
+            return True
+        return target > source and target // PAGE == self.info.entry // PAGE
+
+    # ------------------------------------------------------------------
+    # translation
+    def translate(self) -> RegionInfo:
+        self._new_block(self.info.entry)
+        self._queue.append(self.info.entry)
+        while self._queue:
+            self._emit_block(self.blocks[self._queue.pop(0)])
+        self._finish()
+        self.info.blocks = len(self.blocks)
+        return self.info
+
+    def _new_block(self, start: int) -> None:
+        self.blocks[start] = Block(start, self.fn.append_basic_block(f"chk_{start:x}"),
+                                   self.fn.append_basic_block(f"b_{start:x}"))
+
+    def _emit_block(self, blk: Block) -> None:
+        self.b.position_at_end(blk.body)
+        pc, n = blk.start, 0
+        while True:
+            fetched = self.plan.fetch(pc)
+            if fetched is None:  # outside RAM or another page: the dispatcher decides
+                self.b.branch(self._goto(pc, external=True))
+                break
+            raw, paddr = fetched
+            self.info.pages.update({paddr // PAGE, (paddr + (3 if raw & 3 == 3 else 1)) // PAGE})
+            n += 1
+            self.info.instructions += 1
+            if not self._emit_insn(pc, raw):
+                break
+            pc = (pc + self.length) & M64
+            if n >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
+                    or self.info.instructions >= self.plan.max_insns:
+                self.b.branch(self._goto(pc, external=False))
+                break
+        blk.length = n
+        self._fill_check(blk)
+
+    def _fill_check(self, blk: Block) -> None:
+        """Block entry: stop for an exit request, or when the instruction
+        budget would end inside the block (the interpreter finishes it)."""
+        self.b.position_at_end(blk.check)
+        request = self.b.load_atomic(self.field_ptr("exit_request"), "monotonic", 8, typ=I64)
+        count = self.b.load(self.icount, typ=I64)
+        limit = self._entry_value("insn_limit")
+        over = self.b.icmp_unsigned(">", self.b.add(count, const(blk.length)), limit)
+        stop = self.b.or_(self.b.icmp_unsigned("!=", request, const(0)), over)
+        self.b.cbranch(stop, self._exit_block(lib.JIT_STOP, blk.start), blk.body)
+
+    def _illegal(self, raw: int) -> None:
+        self._helper("bt_raise", self.h, const(lib.EXC_ILLEGAL_INSN), const(raw))
+        self.b.branch(self._fault_block())
+
+    def _emit_insn(self, pc: int, raw: int) -> bool:
+        """Emit one instruction; True when the block continues after it."""
+        self.pc, self.raw, self.length = pc, raw, 4 if raw & 3 == 3 else 2
+        self._called, self._leave_used = False, False
+        try:
+            d = DECODER.decode(raw)
+            self.raw = d.raw
+            if d.spec.fp and not self.fs_on:
+                raise IllegalInstruction(d.raw)
+            fall = (pc + d.length) & M64
+            self._next = fall
+            d.spec.semantics(self, *d.args)
+        except IllegalInstruction as exc:
+            self._illegal(exc.raw)
+            return False
+        self.b.store(self.b.add(self.b.load(self.icount, typ=I64), const(1)), self.icount)
+        if self._leave_used:
+            cont = self.fn.append_basic_block("cont")
+            stop = self._exit_block(lib.JIT_STOP, self._next_value())
+            self.b.cbranch(self.b.load(self.leave, typ=I1), stop, cont)
+            self.b.position_at_end(cont)
+        nxt = self._next
+        if nxt == fall and not d.spec.ends_block and not self._called:
+            return True
+        if isinstance(nxt, int):
+            self.b.branch(self._goto(nxt, self._called))
+        elif isinstance(nxt, tuple):
+            _, c, taken, fallthrough = nxt
+            self.b.cbranch(c, self._goto(taken, self._called), self._goto(fallthrough, self._called))
+        else:
+            self.b.branch(self._exit_block(lib.JIT_OK, nxt))
+        return False
+
+    # ------------------------------------------------------------------
+    # the parts that need the whole region
+    def _finish(self) -> None:
+        for stub in self._stubs:
+            self.b.position_at_end(stub.block)
+            if not stub.external and stub.target in self.blocks and self._allowed(stub.source, stub.target):
+                self.b.branch(self.blocks[stub.target].check)
+            else:
+                self.b.branch(self._exit_block(lib.JIT_OK, stub.target))
+        for kind, blk, after in self._deferred:
+            self.b.position_at_end(blk)
+            if kind == "flush":
+                self._write_back()
+            else:
+                self._load_registers()
+            self.b.branch(after)
+        self._fill_init()
+        for status, blk in self._exits.items():
+            self.b.position_at_end(blk)
+            self._write_back()
+            self.store_field("minstret", self.b.load(self.icount, typ=I64))
+            self.store_field("pc", self.b.load(self.exit_pc, typ=I64))
+            self.b.ret(const(status))
+        self._ab.branch(self._init)
+
+    def _register_fields(self):
+        yield from ((self.xslots[r], "x", 8 * r, r in self.xdirty) for r in sorted(self.xslots))
+        yield from ((self.fslots[r], "f", 8 * r, r in self.fdirty) for r in sorted(self.fslots))
+
+    def _write_back(self) -> None:
+        for slot, name, extra, dirty in self._register_fields():
+            if dirty:
+                self.store_field(name, self.b.load(slot, typ=I64), extra)
+
+    def _load_registers(self) -> None:
+        for slot, name, extra, _ in self._register_fields():
+            self.b.store(self.load_field(name, extra), slot)
+
+    def _fill_init(self) -> None:
+        self.b.position_at_end(self._init)
+        self._load_registers()
+        self.b.store(self.load_field("minstret"), self.icount)
+        base = self.load_field("ram_base")
+        lo = self.b.select(self.b.icmp_unsigned(">", self.load_field("ram_low_guard"), base),
+                           self.load_field("ram_low_guard"), base)
+        values = {
+            "insn_limit": self.load_field("insn_limit"),
+            "ram": self.load_field("ram"),
+            "ram_base": base,
+            "ram_lo": lo,
+            "ram_span": self.b.sub(self.b.add(base, self.load_field("ram_size")), lo),
+        }
+        for name, slot in self._fields.items():
+            self.b.store(values[name], slot)
+        self.b.branch(self.blocks[self.info.entry].check)

@@ -1,0 +1,448 @@
+/* F and D extensions: IEEE 754 arithmetic with RISC-V's rules.
+ *
+ * RNE, RTZ, RDN and RUP run natively on the host (SSE) in that rounding mode,
+ * and the host's exception flags become fflags; x86 detects tininess after
+ * rounding, as RISC-V does.  RMM has no host mode: the operation runs toward
+ * zero in a wider format (x87 extended, 64-bit significand; __float128 for
+ * the fused multiply-add, whose product is then exact), the inexact flag is
+ * folded into the last bit (round to odd, exact for any later rounding to 62
+ * bits or fewer), and round_rmm rounds that once to the target format.
+ * Every NaN result is the canonical NaN.
+ */
+#define _GNU_SOURCE
+#include <fenv.h>
+#include <math.h>
+#include <string.h>
+#include "priv.h"
+#include "fpu.h"
+
+typedef struct {
+    int prec;       /* significand bits, hidden bit included */
+    int emin;       /* exponent of the smallest normal */
+    int bias;
+    int width;      /* 32 or 64 */
+    uint64_t qnan;  /* the canonical NaN */
+} fmt_t;
+
+static const fmt_t F32 = {24, -126, 127, 32, 0x7fc00000};
+static const fmt_t F64 = {53, -1022, 1023, 64, 0x7ff8000000000000ULL};
+
+typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_SQRT, OP_FMA, OP_CVT } fop_t;
+
+/* Host rounding mode per RISC-V mode; RMM computes toward zero (see above). */
+static const int HOST_MODE[5] = {FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO};
+
+/* --- fflags, rounding modes, the host environment --- */
+
+static void accrue(hart_t *h, int flags)
+{
+    if ((h->fflags | (uint64_t)flags) != h->fflags) {
+        h->fflags |= (uint64_t)flags;
+        h->mstatus |= MSTATUS_FS | MSTATUS_SD;
+    }
+}
+
+/* The effective rounding mode, or -1 after raising illegal instruction. */
+static int rounding_mode(hart_t *h, uint64_t rm)
+{
+    if (rm == RM_DYN)
+        rm = h->frm;
+    if (rm > RM_RMM) {
+        bt_raise(h, EXC_ILLEGAL_INSN, h->insn_bits);
+        return -1;
+    }
+    return (int)rm;
+}
+
+/* Enter the host rounding mode for `mode` with clear flags; returns the mode to restore. */
+static int env_enter(int mode)
+{
+    int saved = fegetround();
+    if (saved != HOST_MODE[mode])
+        fesetround(HOST_MODE[mode]);
+    feclearexcept(FE_ALL_EXCEPT);
+    return saved;
+}
+
+/* Leave the host environment; returns the raised flags as fflags bits. */
+static int env_leave(int saved)
+{
+    int host = fetestexcept(FE_ALL_EXCEPT);
+    if (fegetround() != saved)
+        fesetround(saved);
+    return (host & FE_INVALID ? FFLAG_NV : 0) | (host & FE_DIVBYZERO ? FFLAG_DZ : 0) |
+           (host & FE_OVERFLOW ? FFLAG_OF : 0) | (host & FE_UNDERFLOW ? FFLAG_UF : 0) |
+           (host & FE_INEXACT ? FFLAG_NX : 0);
+}
+
+/* --- register bits <-> values --- */
+
+static uint64_t sign_bit(const fmt_t *f)
+{
+    return 1ULL << (f->width - 1);
+}
+
+static uint64_t inf_bits(const fmt_t *f)
+{
+    return (uint64_t)(2 * f->bias + 1) << (f->prec - 1);
+}
+
+/* A single's bits from a register: the canonical NaN unless NaN-boxed. */
+static uint64_t unbox(const fmt_t *f, uint64_t v)
+{
+    if (f->width == 64)
+        return v;
+    return (v >> 32) == 0xffffffffULL ? (v & 0xffffffffULL) : F32.qnan;
+}
+
+static uint64_t box(const fmt_t *f, uint64_t bits)
+{
+    return f->width == 64 ? bits : bits | 0xffffffff00000000ULL;
+}
+
+static int is_nan(const fmt_t *f, uint64_t bits)
+{
+    return (bits & ~sign_bit(f)) > inf_bits(f);
+}
+
+static int is_snan(const fmt_t *f, uint64_t bits)
+{
+    return is_nan(f, bits) && !(bits >> (f->prec - 2) & 1);
+}
+
+/* Value of (unboxed) bits; exact, and quiet for a non-signalling input. */
+static double to_double(const fmt_t *f, uint64_t bits)
+{
+    if (f->width == 32) {
+        uint32_t b = (uint32_t)bits;
+        float v;
+        memcpy(&v, &b, sizeof v);
+        return v;
+    }
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* Bits of v in format f (v already representable there), NaNs canonical. */
+static uint64_t from_double(const fmt_t *f, double v)
+{
+    if (isnan(v))
+        return f->qnan;
+    if (f->width == 32) {
+        float s = (float)v;
+        uint32_t b;
+        memcpy(&b, &s, sizeof b);
+        return b;
+    }
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+/* --- round to nearest, ties away (RMM), in software --- */
+
+/* sig >> shift rounded to nearest, ties away; *inexact when bits were lost. */
+static uint64_t shift_rmm(uint64_t sig, int shift, int *inexact)
+{
+    *inexact = 1;
+    if (shift > 64)
+        return 0; /* below half of the last place */
+    uint64_t rest = shift == 64 ? sig : sig & ((1ULL << shift) - 1);
+    uint64_t q = shift == 64 ? 0 : sig >> shift;
+    *inexact = rest != 0;
+    return q + (rest >= 1ULL << (shift - 1));
+}
+
+/* Round the finite nonzero v to format f in RMM.  v is exact, or the value
+ * truncated to 64 bits with `sticky` set when that lost bits. */
+static uint64_t round_rmm(const fmt_t *f, long double v, int sticky, int *flags)
+{
+    union {
+        long double v;
+        struct {
+            uint64_t sig; /* explicit leading bit: v = sig * 2^(exp - 63) */
+            uint16_t sign_exp;
+        } p;
+    } u = {.v = v};
+    uint64_t sign = u.p.sign_exp >> 15 ? sign_bit(f) : 0;
+    int exp = (u.p.sign_exp & 0x7fff) - 16383;
+    uint64_t sig = u.p.sig | (sticky != 0);
+    int shift = 64 - f->prec, inexact;
+    /* Tininess is judged after rounding, with an unbounded exponent. */
+    uint64_t q = shift_rmm(sig, shift, &inexact);
+    int tiny = exp + (int)(q >> f->prec) < f->emin;
+    uint64_t bits;
+    if (exp > f->bias) {
+        bits = inf_bits(f); /* RMM takes every overflow to infinity */
+    } else if (exp >= f->emin) {
+        /* a carry out of q bumps the exponent, from the largest finite to infinity */
+        bits = ((uint64_t)(exp + f->bias - 1) << (f->prec - 1)) + q;
+    } else {
+        bits = shift_rmm(sig, shift + f->emin - exp, &inexact); /* subnormal; may carry to the smallest normal */
+    }
+    if (bits == inf_bits(f))
+        *flags |= FFLAG_OF | FFLAG_NX;
+    else if (inexact)
+        *flags |= FFLAG_NX | (tiny ? FFLAG_UF : 0);
+    return sign | bits;
+}
+
+/* The RMM result from the wider value v computed toward zero. */
+static uint64_t finish_rmm(const fmt_t *f, long double v, int *flags)
+{
+    if (isnan(v))
+        return f->qnan;
+    uint64_t sign = signbit(v) ? sign_bit(f) : 0;
+    if (isinf(v))
+        return sign | inf_bits(f);
+    if (v == 0)
+        return sign; /* exact: the same signed zero in every mode but RDN */
+    int sticky = *flags & FFLAG_NX;
+    *flags &= ~FFLAG_NX;
+    return round_rmm(f, v, sticky, flags);
+}
+
+/* --- the arithmetic --- */
+
+static double eval_native(fop_t op, const fmt_t *out, double a, double b, double c)
+{
+    if (out->width == 32) { /* single results are computed in single precision */
+        float x = (float)a, y = (float)b, z = (float)c;
+        switch (op) {
+        case OP_ADD: return x + y;
+        case OP_SUB: return x - y;
+        case OP_MUL: return x * y;
+        case OP_DIV: return x / y;
+        case OP_SQRT: return sqrtf(x);
+        case OP_FMA: return fmaf(x, y, z);
+        case OP_CVT: return x;
+        }
+    }
+    switch (op) {
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    case OP_DIV: return a / b;
+    case OP_SQRT: return sqrt(a);
+    case OP_FMA: return fma(a, b, c);
+    case OP_CVT: return a;
+    }
+    return NAN;
+}
+
+/* The operation toward zero in a format wide enough for round to odd. */
+static long double eval_wide(fop_t op, long double a, long double b, long double c)
+{
+    switch (op) {
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    case OP_DIV: return a / b;
+    case OP_SQRT: return sqrtl(a);
+    case OP_FMA: return (long double)((__float128)a * (__float128)b + (__float128)c);
+    case OP_CVT: return a;
+    }
+    return NAN;
+}
+
+static int is_inf_times_zero(double a, double b)
+{
+    return (isinf(a) && b == 0) || (a == 0 && isinf(b));
+}
+
+/* One operation from operands in format `in` to a result in format `out`. */
+static uint64_t arith(hart_t *h, fop_t op, const fmt_t *in, const fmt_t *out,
+                      uint64_t a, uint64_t b, uint64_t c, uint64_t rm)
+{
+    int mode = rounding_mode(h, rm);
+    if (mode < 0)
+        return 0;
+    /* Volatile operands and results keep the arithmetic inside the window
+     * where the host rounding mode is set and its flags are read. */
+    volatile uint64_t va = unbox(in, a), vb = unbox(in, b), vc = unbox(in, c);
+    volatile double native = 0;
+    volatile long double wide = 0;
+    double x, y, z;
+    int saved = env_enter(mode);
+    x = to_double(in, va), y = to_double(in, vb), z = to_double(in, vc);
+    if (mode == RM_RMM)
+        wide = eval_wide(op, x, y, z);
+    else
+        native = eval_native(op, out, x, y, z);
+    int flags = env_leave(saved);
+    if (op == OP_FMA && is_inf_times_zero(x, y))
+        flags |= FFLAG_NV; /* even when the addend is a quiet NaN */
+    uint64_t bits = mode == RM_RMM ? finish_rmm(out, wide, &flags) : from_double(out, native);
+    accrue(h, flags);
+    return box(out, bits);
+}
+
+uint64_t bt_fadd_s(hart_t *h, uint64_t a, uint64_t b, uint64_t rm) { return arith(h, OP_ADD, &F32, &F32, a, b, 0, rm); }
+uint64_t bt_fsub_s(hart_t *h, uint64_t a, uint64_t b, uint64_t rm) { return arith(h, OP_SUB, &F32, &F32, a, b, 0, rm); }
+uint64_t bt_fmul_s(hart_t *h, uint64_t a, uint64_t b, uint64_t rm) { return arith(h, OP_MUL, &F32, &F32, a, b, 0, rm); }
+uint64_t bt_fdiv_s(hart_t *h, uint64_t a, uint64_t b, uint64_t rm) { return arith(h, OP_DIV, &F32, &F32, a, b, 0, rm); }
+uint64_t bt_fsqrt_s(hart_t *h, uint64_t a, uint64_t rm) { return arith(h, OP_SQRT, &F32, &F32, a, a, a, rm); }
+uint64_t bt_fmadd_s(hart_t *h, uint64_t a, uint64_t b, uint64_t c, uint64_t rm) { return arith(h, OP_FMA, &F32, &F32, a, b, c, rm); }
+uint64_t bt_fadd_d(hart_t *h, uint64_t a, uint64_t b, uint64_t rm) { return arith(h, OP_ADD, &F64, &F64, a, b, 0, rm); }
+uint64_t bt_fsub_d(hart_t *h, uint64_t a, uint64_t b, uint64_t rm) { return arith(h, OP_SUB, &F64, &F64, a, b, 0, rm); }
+uint64_t bt_fmul_d(hart_t *h, uint64_t a, uint64_t b, uint64_t rm) { return arith(h, OP_MUL, &F64, &F64, a, b, 0, rm); }
+uint64_t bt_fdiv_d(hart_t *h, uint64_t a, uint64_t b, uint64_t rm) { return arith(h, OP_DIV, &F64, &F64, a, b, 0, rm); }
+uint64_t bt_fsqrt_d(hart_t *h, uint64_t a, uint64_t rm) { return arith(h, OP_SQRT, &F64, &F64, a, a, a, rm); }
+uint64_t bt_fmadd_d(hart_t *h, uint64_t a, uint64_t b, uint64_t c, uint64_t rm) { return arith(h, OP_FMA, &F64, &F64, a, b, c, rm); }
+uint64_t bt_fcvt_s_d(hart_t *h, uint64_t a, uint64_t rm) { return arith(h, OP_CVT, &F64, &F32, a, a, a, rm); }
+uint64_t bt_fcvt_d_s(hart_t *h, uint64_t a, uint64_t rm) { return arith(h, OP_CVT, &F32, &F64, a, a, a, rm); }
+
+/* --- min/max, comparisons, classification (exact: no rounding) --- */
+
+static uint64_t minmax(hart_t *h, const fmt_t *f, uint64_t a, uint64_t b, int want_max)
+{
+    a = unbox(f, a), b = unbox(f, b);
+    if (is_snan(f, a) || is_snan(f, b))
+        accrue(h, FFLAG_NV);
+    uint64_t r;
+    if (is_nan(f, a) && is_nan(f, b))
+        r = f->qnan;
+    else if (is_nan(f, a) || is_nan(f, b))
+        r = is_nan(f, a) ? b : a;
+    else {
+        double x = to_double(f, a), y = to_double(f, b);
+        int a_less = x < y || (x == y && (a & sign_bit(f))); /* -0 < +0 */
+        r = a_less != want_max ? a : b;
+    }
+    return box(f, r);
+}
+
+uint64_t bt_fmin_s(hart_t *h, uint64_t a, uint64_t b) { return minmax(h, &F32, a, b, 0); }
+uint64_t bt_fmax_s(hart_t *h, uint64_t a, uint64_t b) { return minmax(h, &F32, a, b, 1); }
+uint64_t bt_fmin_d(hart_t *h, uint64_t a, uint64_t b) { return minmax(h, &F64, a, b, 0); }
+uint64_t bt_fmax_d(hart_t *h, uint64_t a, uint64_t b) { return minmax(h, &F64, a, b, 1); }
+
+typedef enum { CMP_EQ, CMP_LT, CMP_LE } cmp_t;
+
+static uint64_t compare(hart_t *h, const fmt_t *f, uint64_t a, uint64_t b, cmp_t cmp)
+{
+    a = unbox(f, a), b = unbox(f, b);
+    if (is_nan(f, a) || is_nan(f, b)) {
+        /* feq is a quiet comparison; flt and fle signal on any NaN */
+        if (cmp != CMP_EQ || is_snan(f, a) || is_snan(f, b))
+            accrue(h, FFLAG_NV);
+        return 0;
+    }
+    double x = to_double(f, a), y = to_double(f, b);
+    return cmp == CMP_EQ ? x == y : cmp == CMP_LT ? x < y : x <= y;
+}
+
+uint64_t bt_feq_s(hart_t *h, uint64_t a, uint64_t b) { return compare(h, &F32, a, b, CMP_EQ); }
+uint64_t bt_flt_s(hart_t *h, uint64_t a, uint64_t b) { return compare(h, &F32, a, b, CMP_LT); }
+uint64_t bt_fle_s(hart_t *h, uint64_t a, uint64_t b) { return compare(h, &F32, a, b, CMP_LE); }
+uint64_t bt_feq_d(hart_t *h, uint64_t a, uint64_t b) { return compare(h, &F64, a, b, CMP_EQ); }
+uint64_t bt_flt_d(hart_t *h, uint64_t a, uint64_t b) { return compare(h, &F64, a, b, CMP_LT); }
+uint64_t bt_fle_d(hart_t *h, uint64_t a, uint64_t b) { return compare(h, &F64, a, b, CMP_LE); }
+
+static uint64_t fclass(const fmt_t *f, uint64_t a)
+{
+    a = unbox(f, a);
+    int neg = (a & sign_bit(f)) != 0;
+    uint64_t mag = a & ~sign_bit(f);
+    if (is_nan(f, a))
+        return is_snan(f, a) ? 1 << 8 : 1 << 9;
+    if (mag == inf_bits(f))
+        return neg ? 1 << 0 : 1 << 7;
+    if (mag == 0)
+        return neg ? 1 << 3 : 1 << 4;
+    if (mag >> (f->prec - 1) == 0) /* subnormal */
+        return neg ? 1 << 2 : 1 << 5;
+    return neg ? 1 << 1 : 1 << 6;
+}
+
+uint64_t bt_fclass_s(hart_t *h, uint64_t a) { (void)h; return fclass(&F32, a); }
+uint64_t bt_fclass_d(hart_t *h, uint64_t a) { (void)h; return fclass(&F64, a); }
+
+/* --- conversions to and from integers --- */
+
+/* Per FCVT_* kind: the valid range of the rounded value [lo, hi), and the
+ * saturated register values (32-bit ones sign-extended). */
+static const struct {
+    double lo, hi;
+    uint64_t min, max;
+} INT_RANGE[4] = {
+    [FCVT_W] = {-0x1p31, 0x1p31, 0xffffffff80000000ULL, 0x7fffffffULL},
+    [FCVT_WU] = {0, 0x1p32, 0, ~0ULL},
+    [FCVT_L] = {-0x1p63, 0x1p63, 1ULL << 63, ~0ULL >> 1},
+    [FCVT_LU] = {0, 0x1p64, 0, ~0ULL},
+};
+
+static double round_integral(double v, int mode)
+{
+    switch (mode) {
+    case RM_RNE: return roundeven(v);
+    case RM_RTZ: return trunc(v);
+    case RM_RDN: return floor(v);
+    case RM_RUP: return ceil(v);
+    default: return round(v); /* RMM: halfway cases away from zero */
+    }
+}
+
+static uint64_t to_int(hart_t *h, const fmt_t *f, uint64_t a, uint64_t rm, uint64_t kind)
+{
+    int mode = rounding_mode(h, rm);
+    if (mode < 0)
+        return 0;
+    a = unbox(f, a);
+    kind &= 3;
+    if (is_nan(f, a)) {
+        accrue(h, FFLAG_NV);
+        return INT_RANGE[kind].max;
+    }
+    double v = to_double(f, a), r = round_integral(v, mode);
+    if (r < INT_RANGE[kind].lo || r >= INT_RANGE[kind].hi) {
+        accrue(h, FFLAG_NV);
+        return r < 0 ? INT_RANGE[kind].min : INT_RANGE[kind].max;
+    }
+    if (r != v)
+        accrue(h, FFLAG_NX);
+    if (kind == FCVT_LU)
+        return (uint64_t)r;
+    if (kind == FCVT_WU)
+        return (uint64_t)(int64_t)(int32_t)(uint32_t)r;
+    return (uint64_t)(int64_t)r;
+}
+
+uint64_t bt_fcvt_to_int_s(hart_t *h, uint64_t a, uint64_t rm, uint64_t kind) { return to_int(h, &F32, a, rm, kind); }
+uint64_t bt_fcvt_to_int_d(hart_t *h, uint64_t a, uint64_t rm, uint64_t kind) { return to_int(h, &F64, a, rm, kind); }
+
+static uint64_t from_int(hart_t *h, const fmt_t *f, uint64_t x, uint64_t rm, uint64_t kind)
+{
+    int mode = rounding_mode(h, rm);
+    if (mode < 0)
+        return 0;
+    kind &= 3;
+    int is_signed = kind == FCVT_W || kind == FCVT_L;
+    if (kind == FCVT_W)
+        x = (uint64_t)(int64_t)(int32_t)x;
+    else if (kind == FCVT_WU)
+        x &= 0xffffffffULL;
+    int flags = 0;
+    uint64_t bits;
+    if (mode == RM_RMM) {
+        /* a 64-bit integer is exact in the x87 format */
+        long double v = is_signed ? (long double)(int64_t)x : (long double)x;
+        bits = v == 0 ? 0 : round_rmm(f, v, 0, &flags);
+    } else {
+        volatile uint64_t vx = x;
+        volatile double native;
+        int saved = env_enter(mode);
+        if (f->width == 32)
+            native = is_signed ? (float)(int64_t)vx : (float)vx;
+        else
+            native = is_signed ? (double)(int64_t)vx : (double)vx;
+        flags = env_leave(saved);
+        bits = from_double(f, native);
+    }
+    accrue(h, flags);
+    return box(f, bits);
+}
+
+uint64_t bt_fcvt_from_int_s(hart_t *h, uint64_t x, uint64_t rm, uint64_t kind) { return from_int(h, &F32, x, rm, kind); }
+uint64_t bt_fcvt_from_int_d(hart_t *h, uint64_t x, uint64_t rm, uint64_t kind) { return from_int(h, &F64, x, rm, kind); }

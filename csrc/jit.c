@@ -1,0 +1,124 @@
+/* The JIT's native side: table lookup, dispatch loop, memory slow paths. */
+#include "bt.h"
+#include "jit.h"
+
+#define FS_MASK (3ULL << 13)
+
+uint64_t bt_jit_mode(hart_t *h)
+{
+    return (h->priv & 3) | ((h->mstatus & FS_MASK) ? 4 : 0);
+}
+
+int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr)
+{
+    if (h->machine_kind == MACHINE_USER) {
+        *paddr = vpc;
+        return 0;
+    }
+    tlb_entry_t *e = &h->tlb_fetch[(vpc >> 12) & (TLB_SIZE - 1)];
+    if (e->vpn == vpc >> 12) {
+        *paddr = vpc + e->addend - (uint64_t)(uintptr_t)h->ram + h->ram_base;
+        return 0;
+    }
+    if (bt_translate(h, vpc, ACC_FETCH, paddr)) {
+        h->exc_pending = 0; /* the interpreter raises it again, precisely */
+        return 1;
+    }
+    return 0;
+}
+
+static uint64_t slot_of(jit_ctx_t *c, uint64_t vpc)
+{
+    return ((vpc >> 1) * 0x9E3779B97F4A7C15ULL >> 20) & c->mask;
+}
+
+void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, uint64_t fn)
+{
+    uint64_t i = slot_of(c, vpc);
+    while (c->table[i].fn &&
+           !(c->table[i].vpc == vpc && c->table[i].paddr == paddr && c->table[i].mode == mode))
+        i = (i + 1) & c->mask;
+    c->table[i] = (jit_entry_t){vpc, paddr, mode, (jit_block_fn)(uintptr_t)fn};
+}
+
+void bt_jit_clear(jit_ctx_t *c)
+{
+    for (uint64_t i = 0; i <= c->mask; i++)
+        c->table[i].fn = 0;
+}
+
+static jit_block_fn lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode)
+{
+    /* Python keeps the table at most half full, so the probe ends. */
+    for (uint64_t i = slot_of(c, vpc);; i = (i + 1) & c->mask) {
+        jit_entry_t *e = &c->table[i];
+        if (!e->fn || (e->vpc == vpc && e->paddr == paddr && e->mode == mode))
+            return e->fn;
+    }
+}
+
+int bt_jit_run(jit_ctx_t *c, hart_t *h)
+{
+    int system = h->machine_kind == MACHINE_SYSTEM;
+    for (;;) {
+        if (h->exit_request)
+            return JIT_RUN_EXIT;
+        if (c->smc_count)
+            return JIT_RUN_SMC;
+        uint64_t paddr;
+        if ((system && bt_pending_interrupt(h)) || bt_jit_phys(h, h->pc, &paddr))
+            break;
+        jit_block_fn fn = lookup(c, h->pc, paddr, bt_jit_mode(h));
+        if (!fn)
+            break;
+        c->stat_dispatch++;
+        uint64_t r = fn(h);
+        if (r == JIT_FAULT)
+            return JIT_RUN_FAULT;
+        if (r == JIT_STOP && !h->exit_request && !c->smc_count)
+            break; /* the budget ends inside the next block */
+    }
+    c->stat_cold++;
+    return JIT_RUN_COLD;
+}
+
+int bt_jit_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out)
+{
+    int r = for_store ? bt_load_for_store(h, vaddr, size, out) : bt_load(h, vaddr, size, out);
+    if (r)
+        return 1;
+    return h->exit_request ? 2 : 0;
+}
+
+/* Record a write to the physical page of vaddr if it holds translations. */
+static void note_write(jit_ctx_t *c, hart_t *h, uint64_t vaddr)
+{
+    uint64_t paddr = vaddr;
+    if (h->machine_kind == MACHINE_SYSTEM && bt_translate(h, vaddr, ACC_STORE, &paddr)) {
+        h->exc_pending = 0; /* cannot happen: the store just succeeded */
+        return;
+    }
+    if (paddr < h->ram_base || paddr - h->ram_base >= h->ram_size)
+        return;
+    uint64_t page = (paddr - h->ram_base) >> 12;
+    if (page >= c->npages || (c->code_pages[page] & 3) != 1)
+        return;
+    c->code_pages[page] |= 2;
+    if (c->smc_count < JIT_SMC_MAX)
+        c->smc_pages[c->smc_count] = page;
+    c->smc_count++;
+}
+
+int bt_jit_store(jit_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value)
+{
+    if (bt_store(h, vaddr, size, value))
+        return 1;
+    note_write(c, h, vaddr);
+    note_write(c, h, vaddr + size - 1);
+    return h->exit_request || c->smc_count ? 2 : 0;
+}
+
+void bt_jit_flush_request(jit_ctx_t *c)
+{
+    c->smc_count = JIT_SMC_MAX + 1;
+}

@@ -1,0 +1,64 @@
+/* The JIT's native side: the translation table, the dispatch loop that runs
+ * translated code from block to block without returning to Python, and the
+ * slow paths generated code calls for memory accesses.  Parsed by cffi too:
+ * declarations and integer #defines only. */
+#ifndef BT_JIT_H
+#define BT_JIT_H
+
+#include "state.h"
+
+/* What a translated function returns. */
+#define JIT_OK 0      /* ran to an exit; h->pc is the next pc */
+#define JIT_FAULT 1   /* exc_pending; h->pc is the faulting instruction */
+#define JIT_STOP 2    /* stopped at h->pc: exit request, budget, or a code write */
+
+/* Why bt_jit_run returned to Python. */
+#define JIT_RUN_EXIT 0    /* h->exit_request is set */
+#define JIT_RUN_COLD 1    /* no translation for h->pc (or budget/interrupt): interpret */
+#define JIT_RUN_FAULT 2   /* deliver the pending exception */
+#define JIT_RUN_SMC 3     /* a store hit a page holding translations */
+
+#define JIT_SMC_MAX 16
+
+typedef uint64_t (*jit_block_fn)(hart_t *h);
+
+/* One translation: entered at virtual pc `vpc`, which was physical `paddr`
+ * in mode `mode` (see bt_jit_mode) when translated.  fn == 0: empty slot. */
+typedef struct {
+    uint64_t vpc;
+    uint64_t paddr;
+    uint64_t mode;
+    jit_block_fn fn;
+} jit_entry_t;
+
+typedef struct jit_ctx {
+    jit_entry_t *table;      /* open addressing, linear probing; owned by Python */
+    uint64_t mask;           /* table size - 1 (a power of two) */
+    uint8_t *code_pages;     /* per RAM page: bit 0 holds translated code, bit 1 written */
+    uint64_t npages;
+    uint64_t smc_pages[16];  /* RAM pages written since Python last looked */
+    uint64_t smc_count;      /* > JIT_SMC_MAX: too many, flush everything */
+    /* statistics */
+    uint64_t stat_dispatch;  /* translations entered from the dispatch loop */
+    uint64_t stat_cold;      /* returns to Python for cold code */
+} jit_ctx_t;
+
+/* The mode bits that change translation: privilege and whether FP is on. */
+uint64_t bt_jit_mode(hart_t *h);
+/* Physical address of the instruction at vpc; nonzero when it does not
+ * translate (the interpreter then raises the fetch fault). */
+int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr);
+
+void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, uint64_t fn);
+void bt_jit_clear(jit_ctx_t *c);
+int bt_jit_run(jit_ctx_t *c, hart_t *h);
+
+/* Slow paths of generated memory accesses: 0 done, 1 fault pending,
+ * 2 done but the translation must stop after this instruction (an exit
+ * request, or the store hit a page holding translations). */
+int bt_jit_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out);
+int bt_jit_store(jit_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value);
+/* fence.i: the guest says code changed in ways stores may not have shown. */
+void bt_jit_flush_request(jit_ctx_t *c);
+
+#endif
