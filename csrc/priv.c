@@ -93,9 +93,10 @@ static int counter_enabled(hart_t *h, uint64_t index)
 
 /* --- status and interrupt registers --- */
 
+/* SD is derived from FS on every read: a stored SD bit is never trusted. */
 static uint64_t mstatus_read(hart_t *h)
 {
-    uint64_t s = h->mstatus;
+    uint64_t s = h->mstatus & ~MSTATUS_SD;
     return (s & MSTATUS_FS) == MSTATUS_FS ? s | MSTATUS_SD : s;
 }
 

@@ -163,3 +163,52 @@ def test_text_matches_objdump(tmp_path, words):
     got = [disassemble(d, pc) for d, pc in zip(decoded, pcs)]
     mismatches = [(hex(d.raw), g, w) for d, g, w in zip(decoded, got, want) if g != w]
     assert not mismatches
+
+
+SAMPLE = r"""
+#include <stdio.h>
+#include <stdatomic.h>
+_Atomic long counter;
+double mix(double x, float y) { return x * y + (double)(long)x / 3.0; }
+int main(int argc, char **argv) {
+    atomic_fetch_add(&counter, argc);
+    printf("%d %f\n", argc, mix(argc, 2.5f));
+    return (int)counter;
+}
+"""
+
+
+def _comparable_line(line: str) -> str:
+    """An objdump listing line without `# ...` comments, 2.40 quirk undone."""
+    if not re.match(r"^\s+[0-9a-f]+:\t", line) or line.count("\t") < 2:
+        return line
+    addr, column, text = line.split("\t", 2)
+    text, _, note = text.split(" #")[0].partition(" <")
+    return f"{addr}\t{column}\t{normalise(text)}" + (f" <{note}" if note else "")
+
+
+@needs_binutils
+def test_listing_matches_objdump_on_a_static_glibc_program(tmp_path):
+    """Every line of a whole static glibc program (libc's RV64GC code, C
+    instructions, atomics, floating point), byte columns and <symbol+off>
+    annotations included.  Not compared: objdump's `# address` comments."""
+    src = tmp_path / "sample.c"
+    src.write_text(SAMPLE)
+    elf = build("user", [src], ["-O2", "-static"], "disasm-sample")
+    want = [_comparable_line(l) for l in _run([OBJDUMP, "-d", str(elf)]).splitlines()]
+    got = list(listing(str(elf)))
+    assert len(got) == len(want)
+    mismatches = [(w, g) for w, g in zip(want, got) if w != g]
+    assert mismatches[:10] == []
+
+
+@needs_binutils
+def test_listing_labels_unknown_bits_and_sections(tmp_path):
+    src = tmp_path / "u.S"
+    src.write_text(".globl _start\n_start:\n.insn r 0x0b, 0, 0, a0, a1, a2\naddi a0, a0, 1\nj _start\n")
+    obj = tmp_path / "u.o"
+    _run([AS, MARCH, "-o", str(obj), str(src)])
+    lines = list(listing(str(obj)))
+    assert "0000000000000000 <_start>:" in lines
+    assert "   0:\t00c5850b          \t.4byte\t0xc5850b" in lines
+    assert any(l.endswith("\tj\t0 <_start>") for l in lines)

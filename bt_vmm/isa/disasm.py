@@ -179,8 +179,8 @@ COMPRESSED_ALIASES = _aliases(
     ("c.li", "c.li rd, imm", {"rd": ZERO}),
     ("c.add", "c.add rd, rs2", {"rd": ZERO}),
     ("c.lui", "c.lui rd, upper", {"rd": ZERO}),
-    ("c.slli", "c.slli rd, shamt", {"rd": ZERO}),
     ("c.slli", "c.slli64 rd", {"shamt": 0}),
+    ("c.slli", "c.slli rd, shamt", {"rd": ZERO}),
     ("c.srli", "c.srli64 rd", {"shamt": 0}),
     ("c.srai", "c.srai64 rd", {"shamt": 0}),
 )

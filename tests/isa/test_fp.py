@@ -43,27 +43,26 @@ def _fields(name: str):
 
 def run_fp(engine, name: str, fregs=None, regs=None, frm: int = 0, fflags: int = 0, csrs=None, **fields):
     """Run one instruction; fields default to DEFAULT_FIELDS (rd=10: fa0/a0, rs1=11...)."""
-    operands = {k: v for k, v in DEFAULT_FIELDS.items() if k in _fields(name)}
-    operands.update(fields)
+    operands = {k: v for k, v in {**DEFAULT_FIELDS, **fields}.items() if k in _fields(name)}
     return run_insns(engine, [encode(name, **operands)], regs=regs, fregs=fregs,
                      csrs={"frm": frm, "fflags": fflags, **(csrs or {})})
 
 
-def op_s(engine, name, *args, rm=DYN, frm=RNE, boxed=True):
-    """A single-precision operation on boxed operands: (result bits, fflags)."""
-    fregs = {11 + i: (a | BOX if boxed else a) for i, a in enumerate(args)}
-    fields = {"rm": rm} if "rm" in _fields(name) else {}
-    h = run_fp(engine, name, fregs=fregs, frm=frm, **fields)
-    assert trap_cause(h) is None
-    return h.ptr.f[10], h.ptr.fflags
-
-
 def op_d(engine, name, *args, rm=DYN, frm=RNE):
-    fregs = {11 + i: a for i, a in enumerate(args)}
-    fields = {"rm": rm} if "rm" in _fields(name) else {}
-    h = run_fp(engine, name, fregs=fregs, frm=frm, **fields)
+    """(f[rd], fflags) after ``name`` on the raw register values ``args`` (fa1, fa2, fa3)."""
+    h = run_fp(engine, name, fregs={11 + i: a for i, a in enumerate(args)}, frm=frm, rm=rm)
     assert trap_cause(h) is None
     return h.ptr.f[10], h.ptr.fflags
+
+
+def op_s(engine, name, *args, rm=DYN, frm=RNE, boxed=True):
+    """op_d on single-precision operands, NaN-boxed unless ``boxed`` is False."""
+    return op_d(engine, name, *(a | BOX if boxed else a for a in args), rm=rm, frm=frm)
+
+
+def is_single(v: float) -> bool:
+    """v is a single-precision value (or a NaN)."""
+    return v != v or struct.unpack("<f", struct.pack("<f", v))[0] == v
 
 
 # --- rounding modes ---
@@ -423,8 +422,7 @@ def test_fcvt_to_int_double(engine, value, rm, results, flags):
         assert (x(h, "a0"), h.ptr.fflags) == (want, flag), kind
 
 
-@pytest.mark.parametrize("value,rm,results,flags", [c for c in TO_INT if float(struct.unpack(
-    "<f", struct.pack("<f", c[0]))[0]) == c[0] or c[0] != c[0]])
+@pytest.mark.parametrize("value,rm,results,flags", [c for c in TO_INT if is_single(c[0])])
 def test_fcvt_to_int_single(engine, value, rm, results, flags):
     for kind, want, flag in zip(("w", "wu", "l", "lu"), results, flags):
         h = run_fp(engine, f"fcvt.{kind}.s", fregs={11: s(value) | BOX}, rm=rm)

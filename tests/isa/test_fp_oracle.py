@@ -20,10 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bt_vmm.isa import encode
-
-from .harness import run_insns, trap_cause
-from .test_fp import BOX, NV, NX, OF, UF, DZ, RDN, RMM, RNE, RTZ, RUP
+from .harness import trap_cause
+from .test_fp import BOX, DZ, NV, NX, OF, RDN, RMM, RNE, RTZ, RUP, UF, run_fp
 
 MODES = [RNE, RTZ, RDN, RUP, RMM]
 
@@ -274,11 +272,8 @@ OPS = {"fadd": 2, "fsub": 2, "fmul": 2, "fdiv": 2, "fsqrt": 1, "fmadd": 3}
 
 
 def run_one(engine: str, f: Fmt, op: str, operands: list[int], mode: int) -> tuple[int, int]:
-    fields = {"rd": 10, "rs1": 11, "rs2": 12, "rs3": 13, "rm": mode}
-    spec_fields = {"fsqrt": ("rd", "rs1", "rm"), "fmadd": tuple(fields)}.get(op, ("rd", "rs1", "rs2", "rm"))
-    word = encode(f"{op}.{f.suffix}", **{k: fields[k] for k in spec_fields})
     boxed = [v | BOX if f.width == 32 else v for v in operands]
-    h = run_insns(engine, [word], fregs={11 + i: v for i, v in enumerate(boxed)})
+    h = run_fp(engine, f"{op}.{f.suffix}", fregs={11 + i: v for i, v in enumerate(boxed)}, rm=mode)
     assert trap_cause(h) is None
     result = h.ptr.f[10]
     if f.width == 32:
@@ -372,7 +367,7 @@ def from_int_oracle(f: Fmt, x: int, kind: str, mode: int) -> tuple[int, int]:
 
 
 def _run_cvt(engine: str, name: str, mode: int, fregs=None, regs=None):
-    h = run_insns(engine, [encode(name, rd=10, rs1=11, rm=mode)], fregs=fregs, regs=regs)
+    h = run_fp(engine, name, fregs=fregs, regs=regs, rm=mode)
     assert trap_cause(h) is None
     return h
 

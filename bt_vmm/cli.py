@@ -1,0 +1,167 @@
+"""The ``bt-vmm`` command: a thin layer over bt_vmm.api.
+
+    bt-vmm run [options] PROGRAM [ARGS...]   run a guest; exit with its status
+    bt-vmm disasm FILE                       objdump-style listing
+    bt-vmm bench [options]                   benchmarks: engines vs qemu vs native
+
+Whatever a guest or an input file does, the user sees one line
+``bt-vmm: <message>``, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+from typing import Iterator, TextIO
+
+from bt_vmm.errors import VMMError
+
+STATUS_USAGE = 2
+STATUS_INTERRUPTED = 130
+STATUS_INTERNAL = 3
+_SIZE_RE = re.compile(r"^(\d+)([kKmMgG]?)(i?[bB])?$")
+
+
+def parse_size(text: str) -> int:
+    """'128M', '4G', '65536' -> bytes (binary units)."""
+    m = _SIZE_RE.match(text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"bad size {text!r} (use e.g. 128M, 4G)")
+    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text, 0)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    from bt_vmm.api import DEFAULT_ENGINE
+    from bt_vmm.debug.trace import KINDS
+    from bt_vmm.engines import ENGINES
+
+    parser = argparse.ArgumentParser(prog="bt-vmm", description="A RISC-V (RV64GC) virtual machine monitor.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a static riscv64 Linux program or a bare-metal (tohost) ELF")
+    run.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
+    run.add_argument("--max-insns", type=_positive_int, metavar="N", help="stop after N instructions")
+    run.add_argument("--timeout", type=_positive_float, metavar="S", help="stop after S seconds")
+    run.add_argument("--trace", metavar="KINDS", default="", help=f"comma-separated: {','.join(KINDS)}")
+    run.add_argument("--trace-file", metavar="F", help="write the trace to F (default: stderr)")
+    run.add_argument("--stats", action="store_true", help="print instructions, time and MIPS on exit")
+    run.add_argument("--memory", type=parse_size, metavar="SIZE", help="guest RAM (default 128M bare metal)")
+    run.add_argument("program", metavar="PROGRAM")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the guest's arguments")
+
+    dis = sub.add_parser("disasm", help="disassemble an ELF file like objdump -d")
+    dis.add_argument("file", metavar="FILE")
+
+    bench = sub.add_parser("bench", help="run the bundled benchmarks on every engine, qemu and native")
+    from bt_vmm.bench import add_arguments
+
+    add_arguments(bench)
+    return parser
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"bt-vmm: {message}\n")
+    sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _trace_stream(path: str | None) -> Iterator[TextIO]:
+    """The trace destination, buffered: tracing writes a line per instruction."""
+    if path is None:
+        stream = open(sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False)
+    else:
+        try:
+            stream = open(path, "w", buffering=1 << 16)
+        except OSError as exc:
+            raise VMMError(f"cannot write trace file {path}: {exc.strerror}") from None
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bt_vmm import api
+    from bt_vmm.debug.stats import print_stats, run_stats
+    from bt_vmm.debug.trace import TRACER_KINDS, Tracer, parse_kinds
+    from bt_vmm.isa.disasm import Symbol, SymbolTable
+
+    kinds = parse_kinds(args.trace)
+    with contextlib.ExitStack() as stack:
+        stream = stack.enter_context(_trace_stream(args.trace_file)) if kinds else None
+        tracer = Tracer(kinds, stream) if kinds & set(TRACER_KINDS) else None
+        vm = api.open(
+            args.program, [args.program, *args.args], engine=args.engine, memory=args.memory,
+            tracer=tracer, syscall_trace=stream if "syscalls" in kinds else None,
+        )
+        stack.callback(vm.close)
+        if tracer is not None:
+            symbols = vm.machine.program.symbols
+            tracer.attach(vm.hart, SymbolTable([Symbol(a, n, 0) for n, a in symbols.items()]))
+        result = vm.run(max_insns=args.max_insns, timeout=args.timeout)
+        if stream is not None:
+            stream.flush()
+        if result.message:
+            _error(result.message)
+        if args.stats:
+            print_stats(run_stats(result, vm.machine.engine), sys.stderr)
+        return result.status
+
+
+def cmd_disasm(args: argparse.Namespace) -> int:
+    from bt_vmm.isa.disasm import listing
+
+    out = sys.stdout
+    try:
+        for line in listing(args.file):
+            out.write(line + "\n")
+        out.flush()
+    except BrokenPipeError:  # `bt-vmm disasm x | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bt_vmm.bench import main
+
+    return main(args)
+
+
+COMMANDS = {"run": cmd_run, "disasm": cmd_disasm, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except VMMError as exc:
+        _error(str(exc))
+        return exc.exit_status
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return STATUS_INTERRUPTED
+    except Exception as exc:  # a VMM bug: still one line, the traceback on request
+        if os.environ.get("BT_VMM_TRACEBACK"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc} (set BT_VMM_TRACEBACK=1 for details)")
+        return STATUS_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Diagnostics: tracing and run statistics."""
