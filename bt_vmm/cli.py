@@ -99,8 +99,7 @@ def _trace_stream(path: str | None) -> Iterator[TextIO]:
 def cmd_run(args: argparse.Namespace) -> int:
     from bt_vmm import api
     from bt_vmm.debug.stats import print_stats, run_stats
-    from bt_vmm.debug.trace import TRACER_KINDS, Tracer, parse_kinds
-    from bt_vmm.isa.disasm import Symbol, SymbolTable
+    from bt_vmm.debug.trace import TRACER_KINDS, Tracer, parse_kinds, program_symbols
 
     kinds = parse_kinds(args.trace)
     with contextlib.ExitStack() as stack:
@@ -112,8 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         stack.callback(vm.close)
         if tracer is not None:
-            symbols = vm.machine.program.symbols
-            tracer.attach(vm.hart, SymbolTable([Symbol(a, n, 0) for n, a in symbols.items()]))
+            tracer.attach(vm.hart, program_symbols(vm.machine.program.symbols))
         result = vm.run(max_insns=args.max_insns, timeout=args.timeout)
         if stream is not None:
             stream.flush()

@@ -12,7 +12,7 @@ from typing import TextIO
 from bt_vmm.cpu.hart import ABI_NAMES, Hart
 from bt_vmm.errors import VMMError
 from bt_vmm.isa.decoder import Decoded
-from bt_vmm.isa.disasm import SymbolTable, disassemble
+from bt_vmm.isa.disasm import Symbol, SymbolTable, render
 
 TRACER_KINDS = ("in_asm", "exec", "cpu", "int", "mmu")
 KINDS = (*TRACER_KINDS, "syscalls")
@@ -39,6 +39,11 @@ def parse_kinds(spec: str) -> set[str]:
     if unknown:
         raise VMMError(f"unknown trace kind {', '.join(sorted(unknown))}; choose from {','.join(KINDS)}")
     return kinds
+
+
+def program_symbols(symbols: dict[str, int]) -> SymbolTable:
+    """A loaded program's symbols (mapping symbols like ``$x`` left out)."""
+    return SymbolTable([Symbol(a, n, 0) for n, a in symbols.items() if not n.startswith("$")])
 
 
 def cause_name(cause: int, interrupt: bool) -> str:
@@ -74,7 +79,7 @@ class Tracer:
             self._seen.add(pc)
             if pc != self._next_pc:
                 write(f"----------------\nIN: {self.symbols.annotate(pc).strip('<>')}\n")
-            write(f"0x{pc:016x}:  {decoded.raw:0{2 * decoded.length}x}  {disassemble(decoded, pc).replace(chr(9), ' ')}\n")
+            write(f"0x{pc:016x}:  {decoded.raw:0{2 * decoded.length}x}  {self._text(decoded, pc)}\n")
         self._next_pc = None if decoded.spec.ends_block else pc + decoded.length
 
     def trap(self, pc: int, cause: int, tval: int, interrupt: bool) -> None:
@@ -92,9 +97,15 @@ class Tracer:
         else:
             self.out.write(f"mmu: {what} 0x{vaddr:x} -> fault {cause} ({cause_name(cause, False)})\n")
 
+    def _text(self, decoded: Decoded, pc: int) -> str:
+        text, target = render(decoded, pc)
+        if target is not None:
+            text += f" {self.symbols.annotate(target)}"
+        return text.replace("\t", " ")
+
     def _registers(self, pc: int) -> str:
         x = self.hart.ptr.x
         lines = [f" pc       {pc:016x}"]
         for row in range(0, 32, 4):
-            lines.append(" ".join(f"x{i:<2}/{ABI_NAMES[i]:<4} {x[i]:016x}" for i in range(row, row + 4)))
+            lines.append(" ".join(f"{f'x{i}/{ABI_NAMES[i]}':<8} {x[i]:016x}" for i in range(row, row + 4)))
         return "\n".join(lines) + "\n"

@@ -201,14 +201,14 @@ def _omit_rm(name: str, fields: dict[str, int]) -> bool:
 
 def _render_syntax(syntax: str, name: str, fields: dict[str, int], pc: int) -> tuple[str, int | None]:
     """Render a syntax template; returns the text and any branch target."""
-    mnemonic, _ = operands(syntax)
+    mnemonic, names = operands(syntax)
     _, _, rest = syntax.strip().partition(" ")
     parts = []
     for template in (t.strip() for t in rest.split(",") if t.strip()):
         if template == "rm" and _omit_rm(name, fields):
             continue
         parts.append(_NAME_RE.sub(lambda m: _operand(m.group(), fields, pc), template))
-    target = (pc + fields["off"]) & M64 if "off" in rest else None
+    target = (pc + fields["off"]) & M64 if "off" in names else None
     text = _mnemonic(mnemonic, fields)
     return (f"{text}\t{','.join(parts)}" if parts else text), target
 

@@ -57,6 +57,8 @@ def load_elf(path: str) -> Program:
         raise BadProgram(f"{path}: cannot read: {exc.strerror}") from None
     try:
         return _parse(path, image)
+    except BadProgram:
+        raise
     except (ELFError, ValueError, KeyError, IndexError, AssertionError, OverflowError) as exc:
         raise BadProgram(f"{path}: malformed ELF: {exc}") from None
     except Exception as exc:  # pyelftools raises assorted errors on hostile input

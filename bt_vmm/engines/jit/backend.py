@@ -46,8 +46,14 @@ class IRValues:
             return getattr(_FOLD, name)(a, b)
         return emit(self.v(a), self.v(b))
 
-    def _intrinsic(self, name: str, *types) -> ir.Function:
-        return self.module.declare_intrinsic(name, types)
+    def _intrinsic(self, name: str, nflags: int) -> ir.Function:
+        """llvm.<name>.i64 taking an i64 and ``nflags`` i1 flags (declared by
+        hand: llvmlite's declare_intrinsic drops the flag of ctlz/cttz)."""
+        full = f"llvm.{name}.i64"
+        fn = self.module.globals.get(full)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(I64, [I64] + [I1] * nflags), full)
+        return fn
 
     # --- integer arithmetic ---
     def add(self, a, b):
@@ -133,20 +139,21 @@ class IRValues:
             return a
         return self.b.and_(a, const((1 << bits) - 1))
 
-    def _count(self, name: str, a, intrinsic: str, *flag):
+    def _count(self, name: str, a, intrinsic: str, *flags: int):
         if isinstance(a, int):
             return getattr(_FOLD, name)(a)
-        fn = self._intrinsic(intrinsic, I64)
-        return self.b.call(fn, [a, *[ir.Constant(I1, f) for f in flag]])
+        fn = self._intrinsic(intrinsic, len(flags))
+        return self.b.call(fn, [a, *[ir.Constant(I1, f) for f in flags]])
 
+    # The flag 0 asks for a defined result (64) on a zero input.
     def clz(self, a):
-        return self._count("clz", a, "llvm.ctlz", 0)
+        return self._count("clz", a, "ctlz", 0)
 
     def ctz(self, a):
-        return self._count("ctz", a, "llvm.cttz", 0)
+        return self._count("ctz", a, "cttz", 0)
 
     def cpop(self, a):
-        return self._count("cpop", a, "llvm.ctpop")
+        return self._count("cpop", a, "ctpop")
 
     # --- comparisons and selection ---
     def _cmp(self, name: str, op: str, signed: bool, a, b):

@@ -80,12 +80,13 @@ class CodeCache:
         self.ctx.npages = self._npages
         self.ctx_addr = int(ffi.cast("uintptr_t", self.ctx))
         self.code_pages_addr = int(ffi.cast("uintptr_t", self._code_pages))
-        self.target = llvm.Target.from_default_triple().create_target_machine(opt=opt_level, jit=True)
         self._names = count()
         self._new_engine()
 
     # --- the LLVM side ---
     def _new_engine(self) -> None:
+        # The execution engine owns its target machine: one each.
+        self.target = llvm.Target.from_default_triple().create_target_machine(opt=self.opt_level, jit=True)
         empty = llvm.parse_assembly("")
         empty.triple = self.target.triple
         self.engine = llvm.create_mcjit_compiler(empty, self.target)

@@ -45,13 +45,13 @@ class JitEngine:
         hart: Hart,
         tracer: Tracer | None = None,
         *,
-        hot: int = HOT_THRESHOLD,
+        hot: int | None = None,
         opt_level: int = 2,
         tb_size: int = 1 << 20,
     ):
         self.hart = hart
         self.tracer = tracer
-        self.hot = max(1, hot)
+        self.hot = max(1, HOT_THRESHOLD if hot is None else hot)
         self.cache = CodeCache(hart, opt_level, tb_size)
         self.interp = ReferenceInterpreter(hart, tracer)
         self.interp.s = TrackingConcrete(hart, self.cache)
@@ -81,7 +81,7 @@ class JitEngine:
                 self.interp._deliver(h)
             elif r == lib.JIT_RUN_SMC:
                 self.cache.invalidate_written()
-            elif r == lib.JIT_RUN_COLD:
+            elif r == lib.JIT_RUN_COLD and h.minstret < h.insn_limit:
                 self._cold(h)
         return h.exit_reason
 

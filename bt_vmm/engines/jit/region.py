@@ -30,10 +30,6 @@ FS_MASK = 3 << 13
 I32 = ir.IntType(32)
 VOID = ir.VoidType()
 
-# Callouts that cannot change privilege, translation, control flow or the
-# registers: the block may go on after them.  Any other callout ends it.
-CONTINUING_CALLOUTS = frozenset({"lr", "sc"})
-
 # Signatures of the C helpers generated code calls besides callouts.
 HELPERS = {
     "bt_jit_load": ir.FunctionType(I32, [PTR, I64, I64, I64, PTR]),
@@ -282,13 +278,18 @@ class RegionEmitter(IRValues):
     # ------------------------------------------------------------------
     # callouts (builder protocol)
     def call(self, name: str, *args):
-        if name not in CONTINUING_CALLOUTS:
-            self._called = True
-        self._deferred_block("flush")
+        # Instructions that change privileged state or control flow are
+        # marked ends_block; their callouts may touch any hart state, so
+        # registers go to memory around them and the block ends after them.
+        # Other callouts (FP helpers, LR/SC) only see their arguments and CSRs.
+        sensitive = self._spec.ends_block
+        self._called |= sensitive
+        if sensitive:
+            self._deferred_block("flush")
+            self.store_field("minstret", self.b.load(self.icount, typ=I64))
         self.store_field("pc", self.pc)
         if "insn_bits" in HART_FIELDS:
             self.store_field("insn_bits", self.raw)
-        self.store_field("minstret", self.b.load(self.icount, typ=I64))
         fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
         result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
         if name == "fence_i":
@@ -297,8 +298,9 @@ class RegionEmitter(IRValues):
         pending = self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0))
         self.b.cbranch(pending, self._fault_block(), ok)
         self.b.position_at_end(ok)
-        self._deferred_block("reload")
-        self.b.store(self.load_field("minstret"), self.icount)
+        if sensitive:
+            self._deferred_block("reload")
+            self.b.store(self.load_field("minstret"), self.icount)
         return result
 
     def _deferred_block(self, kind: str) -> None:
@@ -401,7 +403,7 @@ class RegionEmitter(IRValues):
         self._called, self._leave_used = False, False
         try:
             d = DECODER.decode(raw)
-            self.raw = d.raw
+            self.raw, self._spec = d.raw, d.spec
             if d.spec.fp and not self.fs_on:
                 raise IllegalInstruction(d.raw)
             fall = (pc + d.length) & M64

@@ -1,0 +1,257 @@
+"""``bt-vmm bench``: the bundled guest programs on every engine, qemu-riscv64
+and the host-native build, side by side in one run.
+
+Every runner gets the same program and size.  bt-vmm's engines report the
+guest instructions they retired; qemu and native are timed as whole
+processes (wall clock, start-up included) and their MIPS use the guest
+instruction count bt-vmm measured for the same binary and arguments.  The
+outputs (a checksum line) must agree, or the row is flagged.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+GUESTS = pathlib.Path(__file__).resolve().parent / "guests"
+SOURCES = GUESTS / "src"
+# Same flags as guests/rebuild.sh, so both builds compute the same checksums.
+NATIVE_FLAGS = ["-O2", "-ffp-contract=off"]
+
+# Sizes giving about 3.5 million guest instructions each (the reference
+# interpreter's ~1 MIPS makes that a few seconds); --quick is about a tenth.
+SIZES = {"intmix": 300, "sha256": 36, "qsort": 25000, "nqueens": 10, "matmul": 70, "nbody": 5000}
+QUICK_SIZES = {"intmix": 30, "sha256": 4, "qsort": 2500, "nqueens": 8, "matmul": 32, "nbody": 500}
+INTEGER = ("intmix", "sha256", "qsort", "nqueens", "matmul")
+
+
+@dataclass
+class Measurement:
+    runner: str          # an engine name, "qemu" or "native"
+    seconds: float
+    output: str
+    status: int
+    instructions: int = 0            # retired guest instructions (engines only)
+    engine_stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class ProgramResult:
+    program: str
+    size: int
+    runs: list[Measurement]
+
+    @property
+    def instructions(self) -> int:
+        """The guest instruction count, from the first engine that ran it."""
+        return next((m.instructions for m in self.runs if m.instructions), 0)
+
+    def get(self, runner: str) -> Measurement | None:
+        return next((m for m in self.runs if m.runner == runner), None)
+
+    def mips(self, m: Measurement) -> float:
+        return self.instructions / m.seconds / 1e6 if m.seconds > 0 else 0.0
+
+    @property
+    def expected_output(self) -> str:
+        native = self.get("native")
+        return native.output if native else self.runs[0].output
+
+
+def guest_path(program: str) -> pathlib.Path:
+    return GUESTS / f"{program}.elf"
+
+
+@contextlib.contextmanager
+def _stdout_to(path: pathlib.Path) -> Iterator[None]:
+    """Send fd 1 (where the guest's writes go) to a file for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(path, "wb") as fh:
+        os.dup2(fh.fileno(), 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def run_engine(engine: str, program: str, size: int, workdir: pathlib.Path) -> Measurement:
+    """One run of a guest on a bt-vmm engine, in this process."""
+    from bt_vmm import api
+    from bt_vmm.debug.stats import engine_stats
+
+    out = workdir / f"{program}.{engine}.out"
+    path = str(guest_path(program))
+    with _stdout_to(out):
+        with api.open(path, [program, str(size)], engine=engine, env=[]) as vm:
+            result = vm.run()
+            stats = engine_stats(vm.machine.engine)
+    return Measurement(engine, result.seconds, out.read_text(), result.status, result.instructions, stats)
+
+
+def run_process(runner: str, cmd: list[str]) -> Measurement:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={})
+    return Measurement(runner, time.perf_counter() - t0, proc.stdout, proc.returncode)
+
+
+def build_native(program: str, workdir: pathlib.Path) -> pathlib.Path | None:
+    """The host build of a benchmark (None without a host C compiler)."""
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        return None
+    exe = workdir / f"{program}.native"
+    subprocess.run([cc, *NATIVE_FLAGS, "-o", str(exe), str(SOURCES / f"{program}.c"), "-lm"], check=True)
+    return exe
+
+
+def bench_program(
+    program: str, size: int, engines: list[str], workdir: pathlib.Path, qemu: str | None, native: bool
+) -> ProgramResult:
+    runs = [run_engine(engine, program, size, workdir) for engine in engines]
+    if qemu:
+        runs.append(run_process("qemu", [qemu, str(guest_path(program)), str(size)]))
+    exe = build_native(program, workdir) if native else None
+    if exe is not None:
+        runs.append(run_process("native", [str(exe), str(size)]))
+    return ProgramResult(program, size, runs)
+
+
+# --- reporting ---
+
+def _ratio(a: Measurement | None, b: Measurement | None) -> str:
+    """How many times longer ``a`` took than ``b``."""
+    if a is None or b is None or b.seconds <= 0:
+        return "-"
+    return f"{a.seconds / b.seconds:.1f}x"
+
+
+def _compile_seconds(m: Measurement) -> str:
+    value = m.engine_stats.get("compile time total (s)")
+    return "-" if value is None else f"{value:.3f}"
+
+
+def table(results: list[ProgramResult]):
+    from rich.table import Table
+
+    t = Table(title="bt-vmm bench: guest MIPS and time ratios (lower ratio is faster)", title_justify="left")
+    for col in ("program", "size", "guest insns", "runner", "seconds", "MIPS", "vs native", "vs qemu",
+                "compile s", "output"):
+        t.add_column(col, justify="left" if col in ("program", "runner", "output") else "right")
+    for r in results:
+        native, qemu = r.get("native"), r.get("qemu")
+        for i, m in enumerate(r.runs):
+            ok = m.status == 0 and m.output == r.expected_output
+            t.add_row(
+                r.program if i == 0 else "", str(r.size) if i == 0 else "",
+                f"{r.instructions:,}" if i == 0 else "", m.runner, f"{m.seconds:.3f}",
+                f"{r.mips(m):,.1f}", _ratio(m, native) if m is not native else "1.0x",
+                _ratio(m, qemu) if m is not qemu else "1.0x", _compile_seconds(m),
+                "ok" if ok else f"MISMATCH (status {m.status})",
+            )
+        t.add_section()
+    return t
+
+
+def markdown(results: list[ProgramResult]) -> str:
+    """The same figures as a Markdown table (for the README)."""
+    runners = list(dict.fromkeys(m.runner for r in results for m in r.runs))
+    head = ["program", "guest insns"] + [f"{x} MIPS" for x in runners]
+    engines = [x for x in runners if x not in ("qemu", "native")]
+    head += [f"{x} vs native" for x in engines] + [f"{x} vs qemu" for x in engines]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        cells = [r.program, f"{r.instructions:,}"]
+        cells += [f"{r.mips(m):,.1f}" if (m := r.get(x)) else "-" for x in runners]
+        cells += [_ratio(r.get(x), r.get("native")) for x in engines]
+        cells += [_ratio(r.get(x), r.get("qemu")) for x in engines]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: list[ProgramResult], path: str) -> bool:
+    """A bar chart of MIPS per program and runner (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    runners = list(dict.fromkeys(m.runner for r in results for m in r.runs))
+    width = 0.8 / len(runners)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for i, runner in enumerate(runners):
+        values = [r.mips(m) if (m := r.get(runner)) else 0 for r in results]
+        ax.bar([j + i * width for j in range(len(results))], values, width, label=runner)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(results))], [r.program for r in results])
+    ax.set_yscale("log")
+    ax.set_ylabel("guest MIPS (log scale)")
+    ax.set_title("bt-vmm bench")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+# --- the command ---
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engines", nargs="+", metavar="ENGINE", help="engines to run (default: all)")
+    parser.add_argument("--programs", nargs="+", metavar="NAME", choices=sorted(SIZES),
+                        help=f"programs to run (default: all of {', '.join(SIZES)})")
+    parser.add_argument("--quick", action="store_true", help="about a tenth of the default sizes")
+    parser.add_argument("--size", type=float, default=1.0, metavar="SCALE",
+                        help="scale the default sizes (nqueens: board size, unscaled)")
+    parser.add_argument("--no-qemu", action="store_true", help="skip qemu-riscv64")
+    parser.add_argument("--no-native", action="store_true", help="skip the host-native build")
+    parser.add_argument("--plot", metavar="PNG", help="write a bar chart (needs matplotlib)")
+    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+
+
+def sizes_for(quick: bool, scale: float) -> dict[str, int]:
+    base = QUICK_SIZES if quick else SIZES
+    return {p: n if p == "nqueens" else max(1, round(n * scale)) for p, n in base.items()}
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bt_vmm.engines import ENGINES
+    from bt_vmm.errors import VMMError
+
+    engines = args.engines or list(ENGINES)
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise VMMError(f"unknown engine {', '.join(unknown)}; choose from {', '.join(ENGINES)}")
+    sizes = sizes_for(args.quick, args.size)
+    programs = args.programs or list(SIZES)
+    qemu = None if args.no_qemu else shutil.which("qemu-riscv64")
+    console = Console(stderr=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bt-vmm-bench-") as tmp:
+        for program in programs:
+            console.print(f"[dim]running {program} {sizes[program]}...[/dim]")
+            results.append(bench_program(program, sizes[program], engines, pathlib.Path(tmp), qemu,
+                                         not args.no_native))
+    out = Console(width=None if sys.stdout.isatty() else 140)  # no truncation in a pipe
+    out.print(table(results))
+    if args.markdown:
+        print(markdown(results), flush=True)
+    if args.plot:
+        if plot(results, args.plot):
+            out.print(f"plot written to {args.plot}")
+        else:
+            console.print("matplotlib is not installed: no plot (pip install matplotlib)")
+    bad = [r.program for r in results for m in r.runs if m.status != 0 or m.output != r.expected_output]
+    return 1 if bad else 0
