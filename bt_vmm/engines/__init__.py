@@ -5,9 +5,10 @@ executes until ``hart.ptr.exit_request`` is set and returns the exit reason.
 """
 from __future__ import annotations
 
+from bt_vmm.engines.jit import JitEngine
 from bt_vmm.engines.reference import ReferenceInterpreter
 
-ENGINES: dict[str, type] = {"interp": ReferenceInterpreter}
+ENGINES: dict[str, type] = {"interp": ReferenceInterpreter, "jit": JitEngine}
 
 
 def engine_class(name: str) -> type:

@@ -8,11 +8,7 @@ from bt_vmm.isa.spec import REGISTRY
 EXTENSIONS = ["rv64i", "rv64m", "rv64a", "rv64f", "rv64d", "zicsr", "zifencei", "priv", "rvc", "zb"]
 
 for _name in EXTENSIONS:
-    try:
-        importlib.import_module(f"bt_vmm.isa.{_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"bt_vmm.isa.{_name}":
-            raise
+    importlib.import_module(f"bt_vmm.isa.{_name}")
 
 DECODER = Decoder()
 

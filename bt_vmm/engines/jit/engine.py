@@ -46,7 +46,7 @@ class JitEngine:
         tracer: Tracer | None = None,
         *,
         hot: int | None = None,
-        opt_level: int = 2,
+        opt_level: int = 1,
         tb_size: int = 1 << 20,
     ):
         self.hart = hart
@@ -56,6 +56,7 @@ class JitEngine:
         self.interp = ReferenceInterpreter(hart, tracer)
         self.interp.s = TrackingConcrete(hart, self.cache)
         self.counts: dict[Key, int] = {}
+        self.executed: set[int] = set()   # block starts that ran (virtual pcs)
         self.untranslatable: set[Key] = set()
         self._paddr = ffi.new("uint64_t *")
         self._system = hart.ptr.machine_kind == lib.MACHINE_SYSTEM
@@ -112,10 +113,12 @@ class JitEngine:
     def _interpret_block(self, h) -> None:
         """Interpret up to the end of the current block."""
         ctx = self.cache.ctx
+        self.executed.add(h.pc)
         for _ in range(COLD_RUN):
             pc = h.pc
             d = self._count_step(h)
             if d is None or d.spec.ends_block or h.pc != (pc + d.length) & M64:
+                self.executed.add(h.pc)
                 return
             if h.exit_request or h.minstret >= h.insn_limit or ctx.smc_count:
                 return
@@ -133,7 +136,7 @@ class JitEngine:
     def _plan(self, key: Key) -> RegionPlan:
         vpc, paddr, mode = key
         return RegionPlan(self.hart.ptr.machine_kind, mode, self.cache.ctx_addr,
-                          self.cache.code_pages_addr, self._fetcher(vpc, paddr))
+                          self.cache.code_pages_addr, self._fetcher(vpc, paddr), self.executed.__contains__)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

@@ -1,7 +1,8 @@
 """Translation of a region of guest code into one LLVM function.
 
-A region starts at a hot pc and grows through direct branch targets
-(breadth first, up to a size cap).  Each guest block gets an entry check
+A region starts at a hot pc and grows through direct branch targets that
+have run before (breadth first, up to a size cap): code that never ran is
+not worth compiling.  Each guest block gets an entry check
 (exit request, instruction budget) and a body emitted by running the ISA
 description's semantics over this backend, so branches between blocks of
 the region are plain IR branches: a loop stays in native code with its
@@ -52,6 +53,7 @@ class RegionPlan:
     ctx_addr: int                # jit_ctx_t *
     code_pages_addr: int         # jit_ctx_t.code_pages
     fetch: Callable[[int], tuple[int, int] | None]  # vpc -> (raw bits, paddr) or None
+    executed: Callable[[int], bool]  # has the block at this vpc run? Only those join the region
     max_insns: int = 256
     max_block: int = 64
 
@@ -105,6 +107,7 @@ class RegionEmitter(IRValues):
         self.fslots: dict[int, ir.AllocaInstr] = {}
         self.xdirty: set[int] = set()
         self.fdirty: set[int] = set()
+        self._values: dict[tuple[str, int], object] = {}   # register values in this block
         self._fields: dict[str, ir.AllocaInstr] = {}
         self.icount = self._ab.alloca(I64, name="icount")
         self.exit_pc = self._ab.alloca(I64, name="exit_pc")
@@ -153,21 +156,31 @@ class RegionEmitter(IRValues):
             slots[r] = self._ab.alloca(I64, name=f"{prefix}{r}")
         return slots[r]
 
+    def _get(self, slots: dict, r: int, prefix: str):
+        # Within a guest block, a register's last value is reused (constants
+        # stay Python ints and fold): less IR for LLVM to chew through.
+        key = (prefix, r)
+        if key not in self._values:
+            self._values[key] = self.b.load(self._slot(slots, r, prefix), typ=I64)
+        return self._values[key]
+
+    def _set(self, slots: dict, r: int, prefix: str, v) -> None:
+        self.b.store(self.v(v), self._slot(slots, r, prefix))
+        self._values[(prefix, r)] = v
+
     def x(self, r: int):
-        if r == 0:
-            return 0
-        return self.b.load(self._slot(self.xslots, r, "x"), typ=I64)
+        return 0 if r == 0 else self._get(self.xslots, r, "x")
 
     def set_x(self, r: int, v) -> None:
         if r:
-            self.b.store(self.v(v), self._slot(self.xslots, r, "x"))
+            self._set(self.xslots, r, "x", v)
             self.xdirty.add(r)
 
     def f(self, r: int):
-        return self.b.load(self._slot(self.fslots, r, "f"), typ=I64)
+        return self._get(self.fslots, r, "f")
 
     def set_f(self, r: int, v) -> None:
-        self.b.store(self.v(v), self._slot(self.fslots, r, "f"))
+        self._set(self.fslots, r, "f", v)
         self.fdirty.add(r)
         self.store_field("mstatus", self.b.or_(self.load_field("mstatus"), const(FS_MASK)))
 
@@ -286,7 +299,7 @@ class RegionEmitter(IRValues):
         self._called |= sensitive
         if sensitive:
             self._deferred_block("flush")
-            self.store_field("minstret", self.b.load(self.icount, typ=I64))
+            self.store_field("minstret", self._count())
         self.store_field("pc", self.pc)
         if "insn_bits" in HART_FIELDS:
             self.store_field("insn_bits", self.raw)
@@ -300,7 +313,9 @@ class RegionEmitter(IRValues):
         self.b.position_at_end(ok)
         if sensitive:
             self._deferred_block("reload")
-            self.b.store(self.load_field("minstret"), self.icount)
+            self._values.clear()
+            # The callout may have written minstret: count on from its value.
+            self._base = self.b.sub(self.load_field("minstret"), const(self._retired))
         return result
 
     def _deferred_block(self, kind: str) -> None:
@@ -314,11 +329,14 @@ class RegionEmitter(IRValues):
 
     # ------------------------------------------------------------------
     # exits
-    def _exit_block(self, status: int, pc) -> ir.Block:
-        """A block that leaves the function with ``status`` at ``pc``."""
+    def _exit_block(self, status: int, pc, counted: bool = False) -> ir.Block:
+        """A block that leaves the function with ``status`` at ``pc``; it
+        stores the instruction count unless the icount slot already has it."""
         blk = self.fn.append_basic_block(f"to{status}")
         b = ir.IRBuilder(blk)
         b.store(self.v(pc), self.exit_pc)
+        if not counted:
+            b.store(b.add(self._base, const(self._retired)) if self._retired else self._base, self.icount)
         b.branch(self._exits[status])
         return blk
 
@@ -331,7 +349,8 @@ class RegionEmitter(IRValues):
         stub = _Stub(self.fn.append_basic_block("goto"), target, self.pc, external)
         self._stubs.append(stub)
         if (not external and target not in self.blocks and self._allowed(self.pc, target)
-                and self.info.instructions < self.plan.max_insns and self.plan.fetch(target)):
+                and self.info.instructions < self.plan.max_insns and self.plan.executed(target)
+                and self.plan.fetch(target)):
             self._new_block(target)
             self._queue.append(target)
         return stub.block
@@ -360,12 +379,19 @@ class RegionEmitter(IRValues):
         self.blocks[start] = Block(start, self.fn.append_basic_block(f"chk_{start:x}"),
                                    self.fn.append_basic_block(f"b_{start:x}"))
 
+    def _count(self) -> ir.Value:
+        """minstret now: the block's starting count plus what retired since."""
+        return self.b.add(self._base, const(self._retired)) if self._retired else self._base
+
     def _emit_block(self, blk: Block) -> None:
         self.b.position_at_end(blk.body)
+        self._values.clear()
+        self._base, self._retired = self.b.load(self.icount, typ=I64), 0
         pc, n = blk.start, 0
         while True:
             fetched = self.plan.fetch(pc)
             if fetched is None:  # outside RAM or another page: the dispatcher decides
+                self.b.store(self._count(), self.icount)
                 self.b.branch(self._goto(pc, external=True))
                 break
             raw, paddr = fetched
@@ -377,6 +403,7 @@ class RegionEmitter(IRValues):
             pc = (pc + self.length) & M64
             if n >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
                     or self.info.instructions >= self.plan.max_insns:
+                self.b.store(self._count(), self.icount)
                 self.b.branch(self._goto(pc, external=False))
                 break
         blk.length = n
@@ -391,7 +418,7 @@ class RegionEmitter(IRValues):
         limit = self._entry_value("insn_limit")
         over = self.b.icmp_unsigned(">", self.b.add(count, const(blk.length)), limit)
         stop = self.b.or_(self.b.icmp_unsigned("!=", request, const(0)), over)
-        self.b.cbranch(stop, self._exit_block(lib.JIT_STOP, blk.start), blk.body)
+        self.b.cbranch(stop, self._exit_block(lib.JIT_STOP, blk.start, counted=True), blk.body)
 
     def _illegal(self, raw: int) -> None:
         self._helper("bt_raise", self.h, const(lib.EXC_ILLEGAL_INSN), const(raw))
@@ -412,7 +439,7 @@ class RegionEmitter(IRValues):
         except IllegalInstruction as exc:
             self._illegal(exc.raw)
             return False
-        self.b.store(self.b.add(self.b.load(self.icount, typ=I64), const(1)), self.icount)
+        self._retired += 1
         if self._leave_used:
             cont = self.fn.append_basic_block("cont")
             stop = self._exit_block(lib.JIT_STOP, self._next_value())
@@ -421,6 +448,7 @@ class RegionEmitter(IRValues):
         nxt = self._next
         if nxt == fall and not d.spec.ends_block and not self._called:
             return True
+        self.b.store(self._count(), self.icount)
         if isinstance(nxt, int):
             self.b.branch(self._goto(nxt, self._called))
         elif isinstance(nxt, tuple):
@@ -438,7 +466,7 @@ class RegionEmitter(IRValues):
             if not stub.external and stub.target in self.blocks and self._allowed(stub.source, stub.target):
                 self.b.branch(self.blocks[stub.target].check)
             else:
-                self.b.branch(self._exit_block(lib.JIT_OK, stub.target))
+                self.b.branch(self._exit_block(lib.JIT_OK, stub.target, counted=True))
         for kind, blk, after in self._deferred:
             self.b.position_at_end(blk)
             if kind == "flush":

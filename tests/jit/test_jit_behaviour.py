@@ -1,0 +1,167 @@
+"""Self-modifying code, precise faults inside translated blocks, the
+instruction limit and exit requests inside hot loops: the JIT must leave
+the hart exactly as the reference interpreter does."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bt_vmm._core import lib
+from bt_vmm.engines.jit import JitEngine
+from bt_vmm.engines.reference import ReferenceInterpreter
+from bt_vmm.isa import encode
+
+from .common import SYSTEM, USER, assert_same, make_hart, run_both
+
+A0, A1, A2, A3, T0, T1, T2, T3, RA = 10, 11, 12, 13, 5, 6, 7, 28, 1
+LAYOUTS = pytest.mark.parametrize("layout", [SYSTEM, USER], ids=["system", "user"])
+NOP = encode("addi", rd=0, rs1=0, imm=0)
+
+
+def counted_calls(patch_sync: int) -> list[int]:
+    """Call F ten times, patch F's first instruction (t1 holds the new word,
+    t2 F's address), run ``patch_sync``, call F ten times more.  F adds 1 to
+    a0 before the patch and 100 after it."""
+    prog = [
+        encode("addi", rd=A0, rs1=0, imm=0),
+        encode("addi", rd=T0, rs1=0, imm=10),
+        encode("jal", rd=RA, off=0x40 - 0x08),      # 0x08 loop 1
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-8),
+        encode("sw", rs1=T2, rs2=T1, imm=0),        # 0x14 patch F
+        patch_sync,
+        encode("addi", rd=T0, rs1=0, imm=10),
+        encode("jal", rd=RA, off=0x40 - 0x20),      # 0x20 loop 2
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-8),
+        encode("jal", rd=0, off=0),                 # 0x2c end
+    ]
+    prog += [NOP] * (0x40 // 4 - len(prog))
+    return prog + [encode("addi", rd=A0, rs1=A0, imm=1), encode("jalr", rd=0, rs1=RA, imm=0)]
+
+
+@LAYOUTS
+@pytest.mark.parametrize("sync", ["fence.i", "nothing"])
+def test_patched_function_runs_new_code(layout, sync):
+    patch = encode("fence.i", imm=0, rs1=0, rd=0) if sync == "fence.i" else NOP
+    words = counted_calls(patch)
+    regs = {T1: encode("addi", rd=A0, rs1=A0, imm=100), T2: layout.code + 0x40}
+    ref, jit, eng = run_both(layout, words, hot=2, regs=regs, limit=200)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == 10 + 10 * 100
+    assert eng.stats.regions >= 1 and eng.stats.dispatches >= 1
+
+
+@LAYOUTS
+def test_store_into_the_running_block(layout):
+    """The block patches an instruction further down itself: the new
+    instruction must run, as in the interpreter."""
+    words = [
+        encode("sw", rs1=T2, rs2=T1, imm=12),       # patches the addi at +12
+        encode("addi", rd=A0, rs1=0, imm=1),
+        encode("addi", rd=A1, rs1=0, imm=1),
+        encode("addi", rd=A0, rs1=A0, imm=2),       # becomes a0 += 50
+        encode("jal", rd=0, off=0),
+    ]
+    regs = {T1: encode("addi", rd=A0, rs1=A0, imm=50), T2: layout.code}
+    ref, jit, eng = run_both(layout, words, regs=regs, limit=20)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == 51
+    assert eng.stats.invalidations >= 1
+
+
+@LAYOUTS
+def test_access_fault_in_the_middle_of_a_block(layout):
+    words = [
+        encode("addi", rd=A0, rs1=0, imm=5),
+        encode("addi", rd=A1, rs1=A0, imm=2),
+        encode("ld", rd=A2, rs1=T3, imm=0),          # t3: no memory there
+        encode("addi", rd=A3, rs1=0, imm=9),
+        encode("jal", rd=0, off=0),
+    ]
+    ref, jit, _ = run_both(layout, words, regs={T3: 0x10}, limit=10)
+    assert_same(ref, jit)
+    assert (jit["x"][A0], jit["x"][A1], jit["x"][A2], jit["x"][A3]) == (5, 7, 0, 0)
+    epc = jit["mepc"] if layout is SYSTEM else jit["sepc"]
+    assert epc == layout.code + 8
+
+
+def test_page_fault_in_the_middle_of_a_block():
+    """S-mode under Sv39 (one gigapage mapping RAM): a load from an unmapped
+    gigapage faults precisely, with the earlier results retired."""
+    root = SYSTEM.data + 0x1000
+    pte = (0x80000000 >> 12) << 10 | 0xCF    # V R W X A D, a 1 GiB leaf
+    words = [
+        encode("addi", rd=A0, rs1=0, imm=5),
+        encode("sd", rs1=T2, rs2=A0, imm=0),
+        encode("ld", rd=A2, rs1=T3, imm=8),      # 0x40000008: not mapped
+        encode("addi", rd=A3, rs1=0, imm=9),
+        encode("jal", rd=0, off=0),
+    ]
+    setup = dict(regs={T2: SYSTEM.data, T3: 0x40000000},
+                 mem={root + 8 * 2: pte.to_bytes(8, "little")}, limit=10)
+    states = []
+    for engine in ("interp", "jit"):
+        h = make_hart(SYSTEM, words, **setup)
+        h.ptr.priv = lib.PRV_S
+        h.ptr.satp = 8 << 60 | root >> 12
+        lib.bt_mmu_sync(h.ptr)
+        (JitEngine(h, hot=1) if engine == "jit" else ReferenceInterpreter(h)).run()
+        states.append((h.ptr.mcause, h.ptr.mepc, h.ptr.mtval, list(h.ptr.x), h.ptr.minstret,
+                       h.read_phys(SYSTEM.data, 8)))
+    assert states[0] == states[1]
+    mcause, mepc, mtval, x, _, data = states[1]
+    assert (mcause, mepc, mtval) == (lib.EXC_LOAD_PAGE_FAULT, SYSTEM.code + 8, 0x40000008)
+    assert (x[A0], x[A3], data) == (5, 0, (5).to_bytes(8, "little"))
+
+
+def _hot_loop() -> list[int]:
+    """a0 counts iterations of a two-block loop that also stores to memory."""
+    return [
+        encode("addi", rd=A0, rs1=A0, imm=1),
+        encode("sd", rs1=T2, rs2=A0, imm=0),
+        encode("andi", rd=A1, rs1=A0, imm=3),
+        encode("bne", rs1=A1, rs2=0, off=8),
+        encode("addi", rd=A2, rs1=A2, imm=1),
+        encode("jal", rd=0, off=-20),
+    ]
+
+
+@LAYOUTS
+@pytest.mark.parametrize("limit", [1, 7, 100, 1001, 2003])
+def test_instruction_limit_inside_a_hot_loop(layout, limit):
+    ref, jit, _ = run_both(layout, _hot_loop(), hot=3, regs={T2: layout.data},
+                           ranges=[(layout.data, 8)], limit=limit)
+    assert_same(ref, jit)
+    assert jit["minstret"] == limit and jit["exit_reason"] == lib.EXIT_LIMIT
+
+
+@LAYOUTS
+def test_exit_request_stops_a_hot_loop(layout):
+    """What Ctrl-C and --timeout do: set exit_request from another thread."""
+    h = make_hart(layout, _hot_loop(), regs={T2: layout.data}, limit=(1 << 64) - 1)
+    engine = JitEngine(h, hot=2)
+
+    def request():
+        h.ptr.exit_reason = lib.EXIT_REQUEST
+        h.ptr.exit_request = 1
+
+    timer = threading.Timer(0.3, request)
+    timer.start()
+    assert engine.run() == lib.EXIT_REQUEST
+    timer.join()
+    p = h.ptr
+    assert p.x[A0] > 1000                      # it ran natively for a while
+    assert int.from_bytes(h.read_phys(layout.data, 8), "little") in (p.x[A0], p.x[A0] - 1)
+    assert engine.stats.dispatches >= 1
+
+
+def test_translation_cache_size_limit_flushes_and_stays_correct():
+    words = counted_calls(NOP)
+    regs = {T1: encode("addi", rd=A0, rs1=A0, imm=100), T2: SYSTEM.code + 0x40}
+    h = make_hart(SYSTEM, words, regs=regs, limit=200)
+    engine = JitEngine(h, hot=1, tb_size=4)
+    engine.run()
+    assert h.ptr.x[A0] == 1010
+    assert engine.stats.flushes >= 1
