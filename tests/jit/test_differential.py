@@ -73,9 +73,10 @@ def programs(draw, pools: list[list[str]]):
 def _check(layout, words, regs, fregs, scratch):
     base = layout.data
     regs = dict(zip(REGS, regs)) | {BASE: base}
-    ref, jit, _ = run_both(layout, words, regs=regs, fregs=dict(zip(REGS, fregs)),
-                           mem={base: scratch}, ranges=[(base, SCRATCH)], limit=len(words) + 4)
+    ref, jit, engine = run_both(layout, words, regs=regs, fregs=dict(zip(REGS, fregs)),
+                                mem={base: scratch}, ranges=[(base, SCRATCH)], limit=len(words) + 4)
     assert_same(ref, jit)
+    assert engine.stats.regions >= 1 and engine.stats.dispatches >= 1   # it ran generated code
 
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -165,3 +165,17 @@ def test_translation_cache_size_limit_flushes_and_stays_correct():
     engine.run()
     assert h.ptr.x[A0] == 1010
     assert engine.stats.flushes >= 1
+
+
+def test_stats_report_compilation_and_dispatch():
+    h = make_hart(USER, _hot_loop(), regs={T2: USER.data}, limit=5000)
+    engine = JitEngine(h, hot=4)
+    assert engine.run() == lib.EXIT_LIMIT
+    summary = engine.stats.summary()
+    assert summary["regions translated"] >= 1
+    assert summary["guest instructions translated"] >= len(_hot_loop())
+    assert summary["compile time total (s)"] > 0
+    assert summary["compile time p95 per region (ms)"] >= summary["compile time median per region (ms)"] > 0
+    assert summary["translation cache hits (native dispatches)"] >= 1
+    # The loop is one region looping inside generated code: few interpreted instructions.
+    assert summary["instructions interpreted"] < 200

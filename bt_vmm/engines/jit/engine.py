@@ -9,7 +9,9 @@ from bt_vmm.engines.jit.region import PAGE, RegionPlan
 from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Trap, Tracer
 
 M64 = (1 << 64) - 1
-HOT_THRESHOLD = 32     # executions of a block start before it is translated
+# Executions of a block start before it is translated: the interpreter tier
+# runs ~1 MIPS and a translation costs ~0.1-0.2 ms per guest instruction.
+HOT_THRESHOLD = 256
 BATCH = 8              # regions per LLVM module
 COLD_RUN = 64          # instructions the interpreter tier runs per visit, at most
 

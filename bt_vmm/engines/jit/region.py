@@ -299,7 +299,7 @@ class RegionEmitter(IRValues):
         self._called |= sensitive
         if sensitive:
             self._deferred_block("flush")
-            self.store_field("minstret", self._count())
+            self.store_field("minstret", self._retired_count())
         self.store_field("pc", self.pc)
         if "insn_bits" in HART_FIELDS:
             self.store_field("insn_bits", self.raw)
@@ -379,7 +379,7 @@ class RegionEmitter(IRValues):
         self.blocks[start] = Block(start, self.fn.append_basic_block(f"chk_{start:x}"),
                                    self.fn.append_basic_block(f"b_{start:x}"))
 
-    def _count(self) -> ir.Value:
+    def _retired_count(self) -> ir.Value:
         """minstret now: the block's starting count plus what retired since."""
         return self.b.add(self._base, const(self._retired)) if self._retired else self._base
 
@@ -391,7 +391,7 @@ class RegionEmitter(IRValues):
         while True:
             fetched = self.plan.fetch(pc)
             if fetched is None:  # outside RAM or another page: the dispatcher decides
-                self.b.store(self._count(), self.icount)
+                self.b.store(self._retired_count(), self.icount)
                 self.b.branch(self._goto(pc, external=True))
                 break
             raw, paddr = fetched
@@ -403,7 +403,7 @@ class RegionEmitter(IRValues):
             pc = (pc + self.length) & M64
             if n >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
                     or self.info.instructions >= self.plan.max_insns:
-                self.b.store(self._count(), self.icount)
+                self.b.store(self._retired_count(), self.icount)
                 self.b.branch(self._goto(pc, external=False))
                 break
         blk.length = n
@@ -448,7 +448,7 @@ class RegionEmitter(IRValues):
         nxt = self._next
         if nxt == fall and not d.spec.ends_block and not self._called:
             return True
-        self.b.store(self._count(), self.icount)
+        self.b.store(self._retired_count(), self.icount)
         if isinstance(nxt, int):
             self.b.branch(self._goto(nxt, self._called))
         elif isinstance(nxt, tuple):
