@@ -7,7 +7,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def sizes(request) -> dict[str, int]:
+def size_of(request):
+    """size_of(program, workload) under the session's --quick/--scale."""
     from bt_vmm.bench import sizes_for
 
-    return sizes_for(request.config.getoption("--quick"), request.config.getoption("--scale"))
+    quick, scale = request.config.getoption("--quick"), request.config.getoption("--scale")
+    return lambda program, workload: sizes_for(workload, quick, scale)[program]

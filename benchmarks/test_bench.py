@@ -13,10 +13,10 @@ import shutil
 
 import pytest
 
-from bt_vmm.bench import SIZES, build_native, guest_path, run_engine, run_process
+from bt_vmm.bench import PROGRAMS, SIZES, build_native, guest_path, run_engine, run_process
 from bt_vmm.engines import ENGINES
 
-PROGRAMS = list(SIZES)
+WORKLOADS = list(SIZES)
 _counted: dict[tuple[str, int], int] = {}
 
 
@@ -38,32 +38,34 @@ def _instructions(program: str, size: int, tmp_path) -> int:
 
 @pytest.mark.parametrize("program", PROGRAMS)
 @pytest.mark.parametrize("engine", sorted(ENGINES))
-def test_engine(benchmark, engine, program, sizes, tmp_path):
-    size = sizes[program]
+def test_engine(benchmark, engine, program, size_of, tmp_path):
+    size = size_of(program, getattr(ENGINES[engine], "bench_workload", "large"))
     m = benchmark.pedantic(run_engine, args=(engine, program, size, tmp_path), rounds=1, iterations=1)
     assert m.status == 0, m.output
     _counted[(program, size)] = m.instructions
     _record(benchmark, program, size, m.seconds, m.instructions, runner=engine, **m.engine_stats)
 
 
+@pytest.mark.parametrize("workload", WORKLOADS)
 @pytest.mark.parametrize("program", PROGRAMS)
-def test_qemu(benchmark, program, sizes, tmp_path):
+def test_qemu(benchmark, program, workload, size_of, tmp_path):
     qemu = shutil.which("qemu-riscv64")
     if qemu is None:
         pytest.skip("qemu-riscv64 is not installed")
-    size = sizes[program]
+    size = size_of(program, workload)
     m = benchmark.pedantic(run_process, args=("qemu", [qemu, str(guest_path(program)), str(size)]), rounds=3)
     assert m.status == 0, m.output
     _record(benchmark, program, size, benchmark.stats.stats.min, _instructions(program, size, tmp_path),
             runner="qemu")
 
 
+@pytest.mark.parametrize("workload", WORKLOADS)
 @pytest.mark.parametrize("program", PROGRAMS)
-def test_native(benchmark, program, sizes, tmp_path):
+def test_native(benchmark, program, workload, size_of, tmp_path):
     exe = build_native(program, tmp_path)
     if exe is None:
         pytest.skip("no host C compiler")
-    size = sizes[program]
+    size = size_of(program, workload)
     m = benchmark.pedantic(run_process, args=("native", [str(exe), str(size)]), rounds=3)
     assert m.status == 0, m.output
     _record(benchmark, program, size, benchmark.stats.stats.min, _instructions(program, size, tmp_path),

@@ -1,16 +1,16 @@
 """``bt-vmm bench``: the bundled guest programs on every engine, qemu-riscv64
 and the host-native build, side by side in one run.
 
-Every runner gets the same program and size.  bt-vmm's engines report the
-guest instructions they retired; qemu and native are timed as whole
-processes (wall clock, start-up included) and their MIPS use the guest
-instruction count bt-vmm measured for the same binary and arguments.  The
-outputs (a checksum line) must agree, or the row is flagged.
+Every runner is timed as a whole process (wall clock: start-up, loading and
+compilation included) on the same binary and size.  bt-vmm's engines report
+the guest instructions they retired; qemu's and native's MIPS use the count
+bt-vmm measured for the same binary and arguments.  The outputs (a checksum
+line) must agree, or the row is flagged.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
+import json
 import os
 import pathlib
 import shutil
@@ -19,17 +19,23 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
 
 GUESTS = pathlib.Path(__file__).resolve().parent / "guests"
 SOURCES = GUESTS / "src"
 # Same flags as guests/rebuild.sh, so both builds compute the same checksums.
 NATIVE_FLAGS = ["-O2", "-ffp-contract=off"]
 
-# Sizes giving about 3.5 million guest instructions each (the reference
-# interpreter's ~1 MIPS makes that a few seconds); --quick is about a tenth.
-SIZES = {"intmix": 300, "sha256": 36, "qsort": 25000, "nqueens": 10, "matmul": 70, "nbody": 5000}
-QUICK_SIZES = {"intmix": 30, "sha256": 4, "qsort": 2500, "nqueens": 8, "matmul": 32, "nbody": 500}
+# Two workloads per program.  "small" gives about 3.5 million guest
+# instructions, a few seconds in the reference interpreter (~1 MIPS); "large"
+# is sized so qemu-riscv64 takes about a second, long enough for whole-process
+# times (start-up and compilation included) to mean something.  Each engine
+# declares which it can afford (``bench_workload``); qemu and native run both.
+SIZES = {
+    "small": {"intmix": 300, "sha256": 36, "qsort": 25000, "nqueens": 10, "matmul": 70, "nbody": 5000},
+    "large": {"intmix": 200000, "sha256": 120000, "qsort": 10000000, "nqueens": 14, "matmul": 1000,
+              "nbody": 1000000},
+}
+PROGRAMS = list(SIZES["small"])
 INTEGER = ("intmix", "sha256", "qsort", "nqueens", "matmul")
 
 
@@ -70,37 +76,23 @@ def guest_path(program: str) -> pathlib.Path:
     return GUESTS / f"{program}.elf"
 
 
-@contextlib.contextmanager
-def _stdout_to(path: pathlib.Path) -> Iterator[None]:
-    """Send fd 1 (where the guest's writes go) to a file for the duration."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(path, "wb") as fh:
-        os.dup2(fh.fileno(), 1)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def run_engine(engine: str, program: str, size: int, workdir: pathlib.Path) -> Measurement:
-    """One run of a guest on a bt-vmm engine, in this process."""
-    from bt_vmm import api
-    from bt_vmm.debug.stats import engine_stats
-
-    out = workdir / f"{program}.{engine}.out"
-    path = str(guest_path(program))
-    with _stdout_to(out):
-        with api.open(path, [program, str(size)], engine=engine, env=[]) as vm:
-            result = vm.run()
-            stats = engine_stats(vm.machine.engine)
-    return Measurement(engine, result.seconds, out.read_text(), result.status, result.instructions, stats)
+    """One whole ``bt-vmm run`` process: its wall time includes Python start-up,
+    loading and compilation, like qemu's and native's."""
+    stats_file = workdir / f"{program}.{engine}.json"
+    cmd = [sys.executable, "-m", "bt_vmm", "run", "--engine", engine, "--stats-json", str(stats_file),
+           str(guest_path(program)), str(size)]
+    m = run_process(engine, cmd)
+    if m.status == 0:
+        stats = json.loads(stats_file.read_text())
+        m.instructions = stats.pop("instructions")
+        m.engine_stats = stats
+    return m
 
 
 def run_process(runner: str, cmd: list[str]) -> Measurement:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={})
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={"PATH": os.environ.get("PATH", "")})
     return Measurement(runner, time.perf_counter() - t0, proc.stdout, proc.returncode)
 
 
@@ -208,8 +200,8 @@ def plot(results: list[ProgramResult], path: str) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engines", nargs="+", metavar="ENGINE", help="engines to run (default: all)")
-    parser.add_argument("--programs", nargs="+", metavar="NAME", choices=sorted(SIZES),
-                        help=f"programs to run (default: all of {', '.join(SIZES)})")
+    parser.add_argument("--programs", nargs="+", metavar="NAME", choices=PROGRAMS,
+                        help=f"programs to run (default: all of {', '.join(PROGRAMS)})")
     parser.add_argument("--quick", action="store_true", help="about a tenth of the default sizes")
     parser.add_argument("--size", type=float, default=1.0, metavar="SCALE",
                         help="scale the default sizes (nqueens: board size, unscaled)")
@@ -219,9 +211,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
 
 
-def sizes_for(quick: bool, scale: float) -> dict[str, int]:
-    base = QUICK_SIZES if quick else SIZES
-    return {p: n if p == "nqueens" else max(1, round(n * scale)) for p, n in base.items()}
+def sizes_for(workload: str, quick: bool, scale: float) -> dict[str, int]:
+    scale = scale / 10 if quick else scale
+    return {p: n if p == "nqueens" else max(1, round(n * scale)) for p, n in SIZES[workload].items()}
+
+
+def engines_by_workload(engines: list[str]) -> dict[str, list[str]]:
+    """Which engines run which workload (the reference interpreter: small)."""
+    from bt_vmm.engines import ENGINES
+
+    groups: dict[str, list[str]] = {"small": [], "large": []}
+    for name in engines:
+        groups[getattr(ENGINES[name], "bench_workload", "large")].append(name)
+    return groups
 
 
 def main(args: argparse.Namespace) -> int:
@@ -234,17 +236,20 @@ def main(args: argparse.Namespace) -> int:
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         raise VMMError(f"unknown engine {', '.join(unknown)}; choose from {', '.join(ENGINES)}")
-    sizes = sizes_for(args.quick, args.size)
-    programs = args.programs or list(SIZES)
+    programs = args.programs or PROGRAMS
     qemu = None if args.no_qemu else shutil.which("qemu-riscv64")
     console = Console(stderr=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="bt-vmm-bench-") as tmp:
         for program in programs:
-            console.print(f"[dim]running {program} {sizes[program]}...[/dim]")
-            results.append(bench_program(program, sizes[program], engines, pathlib.Path(tmp), qemu,
-                                         not args.no_native))
-    out = Console(width=None if sys.stdout.isatty() else 140)  # no truncation in a pipe
+            for workload, group in engines_by_workload(engines).items():
+                if not group:
+                    continue
+                size = sizes_for(workload, args.quick, args.size)[program]
+                console.print(f"[dim]running {program} {size} on {', '.join(group)}...[/dim]")
+                results.append(bench_program(program, size, group, pathlib.Path(tmp), qemu,
+                                             not args.no_native))
+    out = Console(width=None if sys.stdout.isatty() else 160)  # no truncation in a pipe
     out.print(table(results))
     if args.markdown:
         print(markdown(results), flush=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import sys
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", metavar="KINDS", default="", help=f"comma-separated: {','.join(KINDS)}")
     run.add_argument("--trace-file", metavar="F", help="write the trace to F (default: stderr)")
     run.add_argument("--stats", action="store_true", help="print instructions, time and MIPS on exit")
+    run.add_argument("--stats-json", metavar="F", help="write the --stats figures to F as JSON")
     run.add_argument("--memory", type=parse_size, metavar="SIZE", help="guest RAM (default 128M bare metal)")
     run.add_argument("program", metavar="PROGRAM")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the guest's arguments")
@@ -117,9 +119,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             stream.flush()
         if result.message:
             _error(result.message)
-        if args.stats:
-            print_stats(run_stats(result, vm.machine.engine), sys.stderr)
+        if args.stats or args.stats_json:
+            stats = run_stats(result, vm.machine.engine)
+            if args.stats:
+                print_stats(stats, sys.stderr)
+            if args.stats_json:
+                _write_json(args.stats_json, stats)
         return result.status
+
+
+def _write_json(path: str, data: dict) -> None:
+    try:
+        with open(path, "w") as fh:
+            json.dump(data, fh, indent=1)
+    except OSError as exc:
+        raise VMMError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def cmd_disasm(args: argparse.Namespace) -> int:

@@ -199,6 +199,7 @@ class ReferenceInterpreter:
     """Runs a hart one instruction at a time until something stops it."""
 
     name = "interp"
+    bench_workload = "small"   # ~1 MIPS: `bt-vmm bench` gives it the small sizes
 
     def __init__(self, hart: Hart, tracer: Tracer | None = None):
         self.hart = hart
