@@ -9,10 +9,12 @@ The CLI is a thin layer over this module.
 """
 from __future__ import annotations
 
+import functools
 from typing import TextIO
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.csrs import csr_number
+from bt_vmm.engines import engine_class
 from bt_vmm.errors import VMMError
 from bt_vmm.machines.bare import BareMachine
 from bt_vmm.machines.base import Machine, RunResult
@@ -120,13 +122,17 @@ def open(  # noqa: A001 - bt_vmm.open reads naturally, like io.open
     env: list[str] | None = None,
     tracer=None,
     syscall_trace: TextIO | None = None,
+    engine_options: dict | None = None,
 ) -> VM:
     """Load ``path`` into the machine it needs and return it, ready to run.
 
     ``argv`` (user mode) is the guest's whole vector and defaults to
     ``[path]``; ``env`` defaults to the host's environment.  ``memory`` is the
     RAM size in bytes (default: 128 MiB bare metal, 4 GiB reserved user mode).
+    ``engine_options`` go to the engine's constructor (the JIT: ``tb_size``).
     """
+    if engine_options:
+        engine = functools.partial(engine_class(engine), **engine_options)
     sized = {} if memory is None else {"memory": memory}
     if is_bare_metal(path):
         if argv and len(argv) > 1:

@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", metavar="KINDS", default="", help=f"comma-separated: {','.join(KINDS)}")
     run.add_argument("--trace-file", metavar="F", help="write the trace to F (default: stderr)")
     run.add_argument("--stats", action="store_true", help="print instructions, time and MIPS on exit")
+    run.add_argument("--tb-size", type=parse_size, metavar="SIZE",
+                     help="JIT translation cache limit (e.g. 32M); flushed when full")
     run.add_argument("--stats-json", metavar="F", help="write the --stats figures to F as JSON")
     run.add_argument("--memory", type=parse_size, metavar="SIZE", help="guest RAM (default 128M bare metal)")
     run.add_argument("program", metavar="PROGRAM")
@@ -98,6 +100,14 @@ def _trace_stream(path: str | None) -> Iterator[TextIO]:
         stream.close()
 
 
+def _engine_options(args: argparse.Namespace) -> dict:
+    if args.tb_size is None:
+        return {}
+    if args.engine != "jit":
+        raise VMMError("--tb-size applies to the JIT engine (--engine jit)")
+    return {"tb_size": args.tb_size}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bt_vmm import api
     from bt_vmm.debug.stats import print_stats, run_stats
@@ -110,6 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         vm = api.open(
             args.program, [args.program, *args.args], engine=args.engine, memory=args.memory,
             tracer=tracer, syscall_trace=stream if "syscalls" in kinds else None,
+            engine_options=_engine_options(args),
         )
         stack.callback(vm.close)
         if tracer is not None:

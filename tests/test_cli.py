@@ -293,3 +293,19 @@ def test_bench_plot(tmp_path, capfd):
     png = tmp_path / "bench.png"
     assert main(["bench", "--quick", "--programs", "nqueens", "--no-qemu", "--no-native", "--plot", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stats_json_holds_the_same_figures(guests, engine, tmp_path, capfd):
+    out = tmp_path / "stats.json"
+    assert main(["run", "--engine", engine, "--stats-json", str(out), guests["hello"]]) == 3
+    import json
+
+    stats = json.loads(out.read_text())
+    assert stats["engine"] == engine and stats["instructions"] > 1000
+
+
+def test_tb_size_is_a_jit_option(guests, capfd):
+    assert main(["run", "--engine", "interp", "--tb-size", "1M", guests["hello"]]) == 2
+    assert "--tb-size" in one_line_error(capfd.readouterr().err)
+    assert main(["run", "--engine", "jit", "--tb-size", "64k", guests["hello"], "x"]) == 3
+    assert "with 1 args" in capfd.readouterr().out

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from bt_vmm._core import lib
 from bt_vmm.cpu.hart import Hart
@@ -36,9 +37,12 @@ class RunResult:
 class Machine:
     """Base class: subclasses load a program and interpret the engine's exits."""
 
-    def __init__(self, hart: Hart, engine: str = "interp", tracer=None):
+    def __init__(self, hart: Hart, engine: str | Callable = "interp", tracer=None):
+        """``engine``: a name from bt_vmm.engines.ENGINES, or a factory
+        taking (hart, tracer), e.g. a partial carrying engine options."""
         self.hart = hart
-        self.engine = engine_class(engine)(hart, tracer)
+        factory = engine_class(engine) if isinstance(engine, str) else engine
+        self.engine = factory(hart, tracer)
         self.tracer = tracer
 
     # --- subclass hooks ---
