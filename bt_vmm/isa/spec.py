@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -227,7 +228,7 @@ def compressed(
         raise ValueError(f"{mnemonic}: compressed encodings are 16 bits")
     if mnemonic in REGISTRY.compressed:
         raise ValueError(f"compressed instruction {mnemonic} declared twice")
-    module = inspect.stack()[1].frame.f_globals.get("__name__", "")
+    module = sys._getframe(1).f_globals.get("__name__", "")  # the declaring module
     REGISTRY.compressed[mnemonic] = CompressedSpec(
         mnemonic, syntax, enc, target, expand, ext, valid, module
     )
