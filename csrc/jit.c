@@ -1,4 +1,6 @@
 /* The JIT's native side: table lookup, dispatch loop, memory slow paths. */
+#include <string.h>
+
 #include "bt.h"
 #include "jit.h"
 
@@ -45,6 +47,7 @@ void bt_jit_clear(jit_ctx_t *c)
 {
     for (uint64_t i = 0; i <= c->mask; i++)
         c->table[i].fn = 0;
+    memset(c->ic, 0, sizeof c->ic);
 }
 
 static jit_block_fn lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode)
@@ -68,11 +71,14 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
         uint64_t paddr;
         if ((system && bt_pending_interrupt(h)) || bt_jit_phys(h, h->pc, &paddr))
             break;
-        jit_block_fn fn = lookup(c, h->pc, paddr, bt_jit_mode(h));
+        uint64_t mode = bt_jit_mode(h);
+        jit_block_fn fn = lookup(c, h->pc, paddr, mode);
         if (!fn)
             break;
+        if (c->use_ic)
+            c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, mode, fn};
         c->stat_dispatch++;
-        uint64_t r = fn(h);
+        uint64_t r = fn(h, c);
         if (r == JIT_FAULT)
             return JIT_RUN_FAULT;
         if (r == JIT_STOP && !h->exit_request && !c->smc_count)

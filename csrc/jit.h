@@ -19,8 +19,10 @@
 #define JIT_RUN_SMC 3     /* a store hit a page holding translations */
 
 #define JIT_SMC_MAX 16
+#define JIT_IC_SIZE 1024  /* indirect-jump cache entries (a power of two) */
 
-typedef uint64_t (*jit_block_fn)(hart_t *h);
+struct jit_ctx;
+typedef uint64_t (*jit_block_fn)(hart_t *h, struct jit_ctx *c);
 
 /* One translation: entered at virtual pc `vpc`, which was physical `paddr`
  * in mode `mode` (see bt_jit_mode) when translated.  fn == 0: empty slot. */
@@ -30,6 +32,15 @@ typedef struct {
     uint64_t mode;
     jit_block_fn fn;
 } jit_entry_t;
+
+/* The indirect-jump cache: direct-mapped by pc, filled by the dispatch
+ * loop, read by generated code at jalr/returns (process VM only, where
+ * virtual = physical); cleared whenever translations are dropped. */
+typedef struct {
+    uint64_t vpc;
+    uint64_t mode;
+    jit_block_fn fn;
+} jit_ic_t;
 
 typedef struct jit_ctx {
     jit_entry_t *table;      /* open addressing, linear probing; owned by Python */
@@ -41,6 +52,10 @@ typedef struct jit_ctx {
     /* statistics */
     uint64_t stat_dispatch;  /* translations entered from the dispatch loop */
     uint64_t stat_cold;      /* returns to Python for cold code */
+    uint64_t stat_chain;     /* direct jumps from region to region */
+    uint64_t stat_ic_hit;    /* indirect jumps through the cache */
+    uint64_t use_ic;         /* fill the indirect-jump cache (process VM) */
+    jit_ic_t ic[1024];       /* JIT_IC_SIZE */
 } jit_ctx_t;
 
 /* The mode bits that change translation: privilege and whether FP is on. */
@@ -50,7 +65,7 @@ uint64_t bt_jit_mode(hart_t *h);
 int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr);
 
 void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, uint64_t fn);
-void bt_jit_clear(jit_ctx_t *c);
+void bt_jit_clear(jit_ctx_t *c);   /* empties the table and the indirect-jump cache */
 int bt_jit_run(jit_ctx_t *c, hart_t *h);
 
 /* Slow paths of generated memory accesses: 0 done, 1 fault pending,

@@ -8,7 +8,10 @@ the engine when it becomes nonzero and the machine hands the value here:
   system-call block ``magic_mem[8]`` = {number, arg0, arg1, ...}: write (64)
   and exit (93) are served, the result goes to magic_mem[0], and ``fromhost``
   is set to 1;
-* device 1, command 1: the low byte is a character for the console.
+* device 1, command 1: the low byte is a character for the console; the
+  host answers, as Spike's and QEMU's consoles do, by setting ``fromhost`` to
+  the request's device and command with the payload ``0x100 | char``, which
+  the guest's putchar waits for and clears.
 
 Every guest value is checked: a block or buffer outside RAM is an error for
 the guest (-EFAULT) or, for the block itself, the end of the run.
@@ -61,6 +64,7 @@ class Htif:
         self.hart.ptr.tohost_value = 0
         if device == 1 and command == 1:
             write_stream(1, bytes([payload & 0xFF]))
+            self._respond(value >> 48 << 48 | 0x100 | payload & 0xFF)
             return None
         if device != 0 or command != 0:
             raise HtifError(f"unsupported HTIF request 0x{value:x} (device {device}, command {command})")
@@ -80,9 +84,13 @@ class Htif:
         else:
             result = -ENOSYS
         self._write_u64(block, result & M64)
-        if self.fromhost is not None:
-            self._write_u64(self.fromhost, 1)
+        self._respond(1)
         return None
+
+    def _respond(self, value: int) -> None:
+        """Answer a request through fromhost, when the program has one."""
+        if self.fromhost is not None:
+            self._write_u64(self.fromhost, value)
 
     def _sys_write(self, fd: int, buf: int, length: int) -> int:
         if fd not in (1, 2):

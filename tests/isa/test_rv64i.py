@@ -171,7 +171,7 @@ def test_misaligned_store_across_ram_end_writes_nothing(engine):
 
 @pytest.mark.parametrize("word,cause,tval", [
     (encode("ecall"), 11, 0),
-    (encode("ebreak"), 3, CODE),
+    (encode("ebreak"), 3, 0),  # tval 0, as on QEMU 7.2
     (0xFFFFFFFF, 2, 0xFFFFFFFF),
     (0x00000000, 2, 0),
 ])

@@ -73,11 +73,12 @@ def snapshot(h: Hart, ranges: list[tuple[int, int]]) -> dict:
     return state
 
 
-def run_both(layout: Layout, words: list[int], *, ranges=(), hot: int = 1, **setup):
-    """(interpreter state, JIT state, the JIT engine) after running ``words``."""
+def run_both(layout: Layout, words: list[int], *, ranges=(), hot: int = 1, disk_cache=None, **setup):
+    """(interpreter state, JIT state, the JIT engine) after running ``words``
+    (the JIT's on-disk cache in ``disk_cache``; by default none)."""
     ranges = [(layout.code, 4 * len(words) + 4), *ranges]
     results = []
-    for engine in (ReferenceInterpreter, lambda hart: JitEngine(hart, hot=hot)):
+    for engine in (ReferenceInterpreter, lambda hart: JitEngine(hart, hot=hot, disk_cache=disk_cache)):
         h = make_hart(layout, words, **setup)
         eng = engine(h)
         eng.run()

@@ -93,3 +93,40 @@ def test_trace_mmu_reports_each_walk(engine):
     assert (0x40004008, 1, 0, 15) in walks           # store page fault
     page_a = next(p for v, a, p, c in walks if v == 0x40000000 and a == 0 and c is None)
     assert page_a & 0xFFF == 0 and page_a >= 0x80000000
+
+
+def test_htif_console_putchar_answers_in_fromhost(engine, tmp_path, capfd):
+    """Device 1, command 1 prints the byte and, as Spike and QEMU do, answers
+    with fromhost = the request's device and command | 0x100 | byte."""
+    from tests.priv.guests import _shared_inputs_flag
+    text = r"""
+    #include "harness.h"
+    #define PUTCHAR ((1 << 56) | (1 << 48))
+    test_main:
+        la s0, message
+        la s1, tohost
+        la s2, fromhost
+    1:  lbu s3, 0(s0)
+        beqz s3, 4f
+        li t0, PUTCHAR
+        or t0, t0, s3
+        sd t0, 0(s1)
+    2:  ld t1, 0(s2)                /* wait for the answer, then take it */
+        beqz t1, 2b
+        sd zero, 0(s2)
+        li t0, PUTCHAR | 0x100
+        or t0, t0, s3
+        beq t1, t0, 3f
+        FAIL 1
+    3:  ld t0, 0(s1)                /* the host cleared tohost */
+        CHECK 2, t0, 0
+        addi s0, s0, 1
+        j 1b
+    4:  PASS
+    .data
+    message: .asciz "OK\n"
+    """
+    elf = _build_asm(tmp_path, "putchar", text, FLAGS + [_shared_inputs_flag()])
+    result = BareMachine(elf, engine=engine).run(max_insns=10_000)
+    assert (result.reason, result.status, result.message) == ("exit", 0, "")
+    assert capfd.readouterr().out == "OK\n"

@@ -2,6 +2,8 @@
 dispatcher uses, the pages holding translations, and statistics."""
 from __future__ import annotations
 
+import os
+import pathlib
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -12,9 +14,11 @@ from llvmlite import ir
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
+from bt_vmm.engines.jit.diskcache import DiskCache
 from bt_vmm.engines.jit.region import PAGE, RegionEmitter, RegionInfo, RegionPlan, Untranslatable
 
 M64 = (1 << 64) - 1
+_PLACEHOLDER = "btjit_region_"   # in function names until the batch's content hash is known
 Key = tuple[int, int, int]   # (virtual pc, physical pc, mode)
 
 _llvm_ready = False
@@ -41,8 +45,11 @@ class JitStats:
     invalidations: int = 0
     flushes: int = 0
     dispatches: int = 0        # translations entered from the native dispatch loop
+    chain_hits: int = 0        # direct jumps from translation to translation
+    ic_hits: int = 0           # indirect jumps through the native cache
     cold_returns: int = 0      # returns to Python for cold code
     interpreted: int = 0       # instructions the interpreter tier ran
+    disk_hits: int = 0         # batches loaded from the on-disk cache
 
     def summary(self) -> dict[str, float | int]:
         times = sorted(self.compile_seconds)
@@ -56,42 +63,60 @@ class JitStats:
             "compile time median per region (ms)": round(1e3 * statistics.median(times), 3) if times else 0.0,
             "compile time p95 per region (ms)": round(1e3 * p95, 3),
             "translation cache hits (native dispatches)": self.dispatches,
+            "chain hits (direct jumps between regions)": self.chain_hits,
+            "indirect-jump cache hits": self.ic_hits,
+            # misses (and every other exit) go back through the dispatch loop
+            "indirect-jump cache hit rate (%)": round(100 * self.ic_hits / max(1, self.ic_hits + self.dispatches), 2),
             "returns to the interpreter tier": self.cold_returns,
             "instructions interpreted": self.interpreted,
             "invalidations (pages)": self.invalidations,
             "cache flushes": self.flushes,
             "untranslatable regions": self.failed,
+            "batches from the disk cache": self.disk_hits,
         }
+
+
+def _set_slot(address: int, fn: int) -> None:
+    ffi.cast("uint64_t *", address)[0] = fn
 
 
 class CodeCache:
     """Translations of one hart, keyed by (virtual pc, physical pc, mode)."""
 
-    def __init__(self, hart: Hart, opt_level: int = 2, max_insns: int = 1 << 20):
+    def __init__(self, hart: Hart, opt_level: int = 2, max_insns: int = 1 << 20,
+                 disk: DiskCache | None = None):
         _init_llvm()
         self.hart = hart
         self.opt_level = opt_level
         self.max_insns = max_insns      # --tb-size: guest instructions kept translated
         self.stats = JitStats()
+        self.disk = disk or DiskCache(None)
         self.ctx = ffi.new("jit_ctx_t *")
         self._npages = hart.ptr.ram_size // PAGE + 1
         self._code_pages = ffi.new("uint8_t[]", self._npages)
         self.ctx.code_pages = self._code_pages
         self.ctx.npages = self._npages
-        self.ctx_addr = int(ffi.cast("uintptr_t", self.ctx))
-        self.code_pages_addr = int(ffi.cast("uintptr_t", self._code_pages))
+        self.ctx.use_ic = hart.ptr.machine_kind == lib.MACHINE_USER
         self._names = count()
         self._new_engine()
 
     # --- the LLVM side ---
     def _new_engine(self) -> None:
         # The execution engine owns its target machine: one each.
-        codegen = 2 if self.opt_level >= 2 else 0   # 0: fast instruction selection
-        self.target = llvm.Target.from_default_triple().create_target_machine(opt=codegen, jit=True)
+        # Level 0: fast instruction selection and register allocation, which
+        # spills every guest register; the full code generator is worth its
+        # compile time from level 1 on (~2x the speed of the code).
+        codegen = 2 if self.opt_level >= 1 else 0
+        self.target = llvm.Target.from_default_triple().create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=codegen, jit=True)
         empty = llvm.parse_assembly("")
         empty.triple = self.target.triple
         self.engine = llvm.create_mcjit_compiler(empty, self.target)
+        self.engine.set_object_cache(self._compiled_object, self._cached_object)
+        self._loaded: set[str] = set()   # disk-cache keys of the batches in this engine
+        self._from_disk: tuple[str, bytes] | None = None   # (key, object) of the batch being loaded
         self.entries: dict[Key, RegionInfo] = {}
+        self.links: dict[Key, list[int]] = {}   # chain slots (addresses) jumping to a key
         self.page_regions: dict[int, set[Key]] = {}
         self.translated_insns = 0
         self._resize_table(1024)
@@ -115,12 +140,12 @@ class CodeCache:
         """Translate one region per key into one module (amortising LLVM's
         fixed cost) and make them visible to the dispatcher."""
         t0 = time.perf_counter()
-        module = ir.Module(name=f"batch{next(self._names)}")
+        module = ir.Module()
         module.triple = self.target.triple
         built: dict[Key, RegionInfo] = {}
         for key, plan in plans.items():
             try:
-                built[key] = RegionEmitter(module, f"r{next(self._names)}", key[0], plan).translate()
+                built[key] = RegionEmitter(module, f"{_PLACEHOLDER}{len(built)}", key[0], plan).translate()
             except Untranslatable:
                 self.stats.failed += 1
                 return self.compile({k: p for k, p in plans.items() if k != key})
@@ -128,13 +153,11 @@ class CodeCache:
             return
         if self.translated_insns + sum(i.instructions for i in built.values()) > self.max_insns:
             self.flush()
-        mod = llvm.parse_assembly(str(module))
-        mod.verify()
-        self._optimize(mod)
-        self.engine.add_module(mod)
-        self.engine.finalize_object()
+        self._load(str(module), built.values())
         for key, info in built.items():
             self._install(key, info, self.engine.get_function_address(info.name))
+        for key, info in built.items():
+            self._link(key, info)
         elapsed = time.perf_counter() - t0
         st = self.stats
         st.batches += 1
@@ -143,11 +166,71 @@ class CodeCache:
         st.blocks += sum(i.blocks for i in built.values())
         st.guest_insns += sum(i.instructions for i in built.values())
 
+    def _load(self, text: str, regions) -> None:
+        """Compile a batch's IR (or take its object from the disk cache) into
+        the execution engine.  Symbols are named by the content hash, so an
+        object from disk defines the names this run expects."""
+        key = self.disk.key(text, self.opt_level)
+        prefix = f"r{key[:24]}_"
+        if key in self._loaded:   # the same batch again (after an invalidation): fresh names
+            prefix += f"{next(self._names)}_"
+        for info in regions:
+            info.name = info.name.replace(_PLACEHOLDER, prefix)
+            info.chain_global = info.chain_global.replace(_PLACEHOLDER, prefix)
+        text = text.replace(_PLACEHOLDER, prefix)
+        obj = self.disk.get(key) if key not in self._loaded else None
+        self._from_disk = (key, obj) if obj is not None else None
+        if obj is not None:
+            mod = llvm.parse_assembly("")   # _cached_object supplies the code
+            self.stats.disk_hits += 1
+        else:
+            mod = llvm.parse_assembly(text)
+            mod.verify()
+            self._optimize(mod)
+            self._dump(key, text, mod)
+        mod.name = key if key not in self._loaded else ""
+        self._loaded.add(key)
+        self.engine.add_module(mod)
+        self.engine.finalize_object()
+
+    def _cached_object(self, module: llvm.ModuleRef) -> bytes | None:
+        if self._from_disk and module.name == self._from_disk[0]:
+            return self._from_disk[1]
+        return None
+
+    def _compiled_object(self, module: llvm.ModuleRef, obj: bytes) -> None:
+        if module.name:
+            self.disk.put(module.name, obj)
+
+    def _dump(self, key: str, text: str, mod: llvm.ModuleRef) -> None:
+        """BT_VMM_JIT_DUMP=dir: write each batch's IR, optimised IR and assembly there."""
+        where = os.environ.get("BT_VMM_JIT_DUMP")
+        if not where:
+            return
+        d = pathlib.Path(where)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{key[:24]}.ll").write_text(text)
+        (d / f"{key[:24]}.opt.ll").write_text(str(mod))
+        (d / f"{key[:24]}.s").write_text(self.target.emit_assembly(mod))
+
     # --- the native table ---
+    def _link(self, key: Key, info: RegionInfo) -> None:
+        """Point the region's chain slots at translated targets; the others
+        wait in ``links`` for their target (process VM: vpc = paddr)."""
+        if not info.chains:
+            return
+        base = self.engine.get_global_value_address(info.chain_global)
+        for i, target in enumerate(info.chains):
+            tkey = (target, target, key[2])
+            self.links.setdefault(tkey, []).append(base + 8 * i)
+            if tkey in self.entries:
+                _set_slot(base + 8 * i, self.entries[tkey].address)
+
     def _resize_table(self, size: int) -> None:
         self._table = ffi.new("jit_entry_t[]", size)
         self.ctx.table = self._table
         self.ctx.mask = size - 1
+        lib.bt_jit_clear(self.ctx)   # and the indirect-jump cache
         for (vpc, paddr, mode), info in self.entries.items():
             lib.bt_jit_insert(self.ctx, vpc, paddr, mode, info.address)
 
@@ -160,6 +243,8 @@ class CodeCache:
             self.page_regions.setdefault(page, set()).add(key)
             if 0 <= page - base < self._npages:
                 self._code_pages[page - base] = 1
+        for slot in self.links.get(key, ()):
+            _set_slot(slot, address)
         if 2 * len(self.entries) > self.ctx.mask + 1:
             self._resize_table(2 * (self.ctx.mask + 1))   # reinserts everything
         else:
@@ -184,6 +269,8 @@ class CodeCache:
                 info = self.entries.pop(key, None)
                 if info:
                     self.translated_insns -= info.instructions
+                for slot in self.links.get(key, ()):
+                    _set_slot(slot, 0)
             self._code_pages[page - base] = 0
         # Other pages may have lost regions too: recompute their code bits.
         live = {p for info in self.entries.values() for p in info.pages}

@@ -2,9 +2,12 @@
 into regions and run from the native dispatch loop (csrc/jit.c)."""
 from __future__ import annotations
 
+import pathlib
+
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.jit.cache import CodeCache, JitStats, Key
+from bt_vmm.engines.jit.diskcache import DiskCache, default_directory
 from bt_vmm.engines.jit.region import PAGE, RegionPlan
 from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Trap, Tracer
 
@@ -50,11 +53,12 @@ class JitEngine:
         hot: int | None = None,
         opt_level: int = 1,
         tb_size: int = 1 << 20,
+        disk_cache: pathlib.Path | None = default_directory(),
     ):
         self.hart = hart
         self.tracer = tracer
         self.hot = max(1, HOT_THRESHOLD if hot is None else hot)
-        self.cache = CodeCache(hart, opt_level, tb_size)
+        self.cache = CodeCache(hart, opt_level, tb_size, DiskCache(disk_cache))
         self.interp = ReferenceInterpreter(hart, tracer)
         self.interp.s = TrackingConcrete(hart, self.cache)
         self.counts: dict[Key, int] = {}
@@ -68,6 +72,8 @@ class JitEngine:
         st = self.cache.stats
         st.dispatches = self.cache.ctx.stat_dispatch
         st.cold_returns = self.cache.ctx.stat_cold
+        st.chain_hits = self.cache.ctx.stat_chain
+        st.ic_hits = self.cache.ctx.stat_ic_hit
         return st
 
     def run(self) -> int:
@@ -131,14 +137,19 @@ class JitEngine:
         warm = [k for k, n in self.counts.items()
                 if k != key and 2 * n >= self.hot and k not in self.cache and k not in self.untranslatable]
         keys = [key] + sorted(warm, key=lambda k: -self.counts[k])[: BATCH - 1]
-        self.cache.compile({k: self._plan(k) for k in keys})
+        self.cache.compile({k: self._plan(k, set(keys)) for k in keys})
         for k in keys:
             self.counts.pop(k, None)
 
-    def _plan(self, key: Key) -> RegionPlan:
+    def _plan(self, key: Key, batch: set[Key]) -> RegionPlan:
         vpc, paddr, mode = key
-        return RegionPlan(self.hart.ptr.machine_kind, mode, self.cache.ctx_addr,
-                          self.cache.code_pages_addr, self._fetcher(vpc, paddr), self.executed.__contains__)
+
+        def starts_region(target: int, target_paddr: int) -> bool:
+            k = (target, target_paddr, mode)
+            return k in batch or k in self.cache
+
+        return RegionPlan(self.hart.ptr.machine_kind, mode, self._fetcher(vpc, paddr),
+                          self.executed.__contains__, starts_region)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

@@ -8,7 +8,7 @@ description's semantics over this backend, so branches between blocks of
 the region are plain IR branches: a loop stays in native code with its
 guest registers in SSA values (allocas that mem2reg promotes).
 
-The function is ``i64 f(hart_t *h)``.  It returns a JIT_* status with
+The function is ``i64 f(hart_t *h, jit_ctx_t *c)``.  It returns a JIT_* status with
 h->pc, h->minstret and every written register stored back; on JIT_FAULT
 h->pc is the faulting instruction and the exception is pending, exactly as
 the reference interpreter leaves the hart before it delivers the trap.
@@ -20,7 +20,7 @@ from typing import Callable
 
 from llvmlite import ir
 
-from bt_vmm._core import lib
+from bt_vmm._core import ffi, lib
 from bt_vmm.engines.jit.backend import I1, I8, I64, PTR, IRValues, const
 from bt_vmm.engines.jit.layout import HART_FIELDS, TLB_ADDEND, TLB_ENTRY, c_function, offset
 from bt_vmm.isa import DECODER, IllegalInstruction
@@ -30,14 +30,29 @@ PAGE = 4096
 FS_MASK = 3 << 13
 I32 = ir.IntType(32)
 VOID = ir.VoidType()
+CTX_CODE_PAGES = ffi.offsetof("jit_ctx_t", "code_pages")
+CTX_IC = ffi.offsetof("jit_ctx_t", "ic")
+IC_ENTRY = ffi.sizeof("jit_ic_t")
+CHAIN, INDIRECT = "chain", "indirect"   # exits that continue in another translation
 
 # Signatures of the C helpers generated code calls besides callouts.
 HELPERS = {
     "bt_jit_load": ir.FunctionType(I32, [PTR, I64, I64, I64, PTR]),
-    "bt_jit_store": ir.FunctionType(I32, [I64, PTR, I64, I64, I64]),
-    "bt_jit_flush_request": ir.FunctionType(VOID, [I64]),
+    "bt_jit_store": ir.FunctionType(I32, [PTR, PTR, I64, I64, I64]),
+    "bt_jit_flush_request": ir.FunctionType(VOID, [PTR]),
     "bt_raise": ir.FunctionType(VOID, [PTR, I64, I64]),
 }
+
+
+def _tbaa_tags(module: ir.Module) -> dict[str, ir.MDValue]:
+    """Type-based alias tags: guest RAM and the hart are disjoint memory
+    (llvmlite dedupes identical metadata, so every region shares them)."""
+    root = module.add_metadata([ir.MetaDataString(module, "bt-vmm")])
+    tags = {}
+    for name in ("guest", "hart"):
+        node = module.add_metadata([ir.MetaDataString(module, name), root, const(0)])
+        tags[name] = module.add_metadata([node, node, const(0)])
+    return tags
 
 
 class Untranslatable(Exception):
@@ -50,10 +65,11 @@ class RegionPlan:
 
     machine_kind: int
     mode: int                    # bt_jit_mode: priv | FS-on << 2
-    ctx_addr: int                # jit_ctx_t *
-    code_pages_addr: int         # jit_ctx_t.code_pages
     fetch: Callable[[int], tuple[int, int] | None]  # vpc -> (raw bits, paddr) or None
     executed: Callable[[int], bool]  # has the block at this vpc run? Only those join the region
+    entries: Callable[[int, int], bool] = lambda vpc, paddr: False
+    # (vpc, paddr) starts another region (translated or in the same batch):
+    # branch there through the dispatcher instead of translating it again
     max_insns: int = 256
     max_block: int = 64
 
@@ -74,6 +90,8 @@ class RegionInfo:
     blocks: int = 0
     pages: set[int] = field(default_factory=set)   # physical page numbers
     address: int = 0                               # of the compiled function
+    chains: list[int] = field(default_factory=list)  # target pc of each chain slot
+    chain_global: str = ""                         # the i64 array of chain slots
 
 
 @dataclass
@@ -92,9 +110,14 @@ class RegionEmitter(IRValues):
         self.module, self.plan = module, plan
         self.system = plan.machine_kind == lib.MACHINE_SYSTEM
         self.fs_on = bool(plan.mode & 4)
-        self.info = RegionInfo(name, entry)
-        self.fn = ir.Function(module, ir.FunctionType(I64, [PTR]), name)
-        self.h = self.fn.args[0]
+        self.info = RegionInfo(name, entry, chain_global=name + "_chain")
+        self.fn = ir.Function(module, ir.FunctionType(I64, [PTR, PTR]), name)
+        self.fn.attributes.add("nounwind")
+        self.h, self.ctx = self.fn.args
+        self._tbaa = _tbaa_tags(module)
+        for arg in self.fn.args:   # the hart and the JIT context: distinct, never guest RAM
+            arg.add_attribute("noalias")
+            arg.add_attribute("nonnull")
         self._allocas = self.fn.append_basic_block("allocas")
         self._ab = ir.IRBuilder(self._allocas)
         self._init = self.fn.append_basic_block("init")
@@ -113,10 +136,8 @@ class RegionEmitter(IRValues):
         self.exit_pc = self._ab.alloca(I64, name="exit_pc")
         self.leave = self._ab.alloca(I1, name="leave")
         self.out = self._ab.alloca(I64, name="out")
-        self._exits = {
-            status: self.fn.append_basic_block(f"exit{status}")
-            for status in (lib.JIT_OK, lib.JIT_FAULT, lib.JIT_STOP)
-        }
+        self.chain_slot = self._ab.alloca(I64, name="chain_slot")
+        self._exits: dict[int | str, ir.Block] = {}   # JIT_* status, CHAIN or INDIRECT
         # the instruction being translated (the protocol's pc and length)
         self.pc, self.length, self.raw = entry, 4, 0
         self._next = None
@@ -129,16 +150,21 @@ class RegionEmitter(IRValues):
         return self.b.gep(self.h, [const(offset(name) + extra)], source_etype=I8)
 
     def load_field(self, name: str, extra: int = 0) -> ir.Value:
-        return self.b.load(self.field_ptr(name, extra), typ=I64)
+        instr = self.b.load(self.field_ptr(name, extra), typ=I64)
+        instr.set_metadata("tbaa", self._tbaa["hart"])
+        return instr
 
     def store_field(self, name: str, value, extra: int = 0) -> None:
-        self.b.store(self.v(value), self.field_ptr(name, extra))
+        self.b.store(self.v(value), self.field_ptr(name, extra)).set_metadata("tbaa", self._tbaa["hart"])
 
     def _entry_value(self, name: str) -> ir.Value:
         """A value computed once at function entry (see _fill_init)."""
         if name not in self._fields:
             self._fields[name] = self._ab.alloca(I64, name=name)
         return self.b.load(self._fields[name], typ=I64)
+
+    def _entry_ptr(self, name: str) -> ir.Value:
+        return self.b.inttoptr(self._entry_value(name), PTR)
 
     def _c(self, name: str, fnty: ir.FunctionType, args: list) -> ir.Value:
         if c_function(name) is None:
@@ -187,15 +213,19 @@ class RegionEmitter(IRValues):
     # ------------------------------------------------------------------
     # memory (builder protocol)
     def _fast_address(self, addr: ir.Value, size: int, tlb: str):
-        """(hit condition, host pointer, offset into RAM) of the inline fast path."""
+        """(hit condition, host pointer, pointer to the code_pages byte of
+        the page) of the inline fast path."""
         aligned = self.b.icmp_unsigned("==", self.b.and_(addr, const(size - 1)), const(0))
         if not self.system:
-            # Process VM: guest address = offset into RAM, bounds-checked.
-            lo, span = self._entry_value("ram_lo"), self._entry_value("ram_span")
-            inside = self.b.icmp_unsigned("<=", self.b.sub(addr, lo), self.b.sub(span, const(size)))
-            ram_off = self.b.sub(addr, self._entry_value("ram_base"))
-            host = self.b.gep(self.b.inttoptr(self._entry_value("ram"), PTR), [ram_off], source_etype=I8)
-            return self.b.and_(aligned, inside), host, ram_off
+            # Process VM: guest address = offset into RAM, bounds-checked
+            # with one compare (the last 7 bytes of RAM take the slow path).
+            # Misaligned loads inside RAM read the same bytes as the slow path;
+            # stores stay aligned so that they touch one page (code-page check).
+            inside = self.b.icmp_unsigned("<=", self.b.sub(addr, self._entry_value("ram_lo")),
+                                          self._entry_value("ram_last"))
+            host = self.b.gep(self._entry_ptr("ram_biased"), [addr], source_etype=I8)
+            page = self.b.gep(self._entry_ptr("pages_biased"), [self.b.lshr(addr, const(12))], source_etype=I8)
+            return (self.b.and_(aligned, inside) if tlb == "tlb_store" else inside), host, page
         # V2M TLB: a hit when the page matches; aligned accesses never cross it.
         vpn = self.b.lshr(addr, const(12))
         index = self.b.mul(self.b.and_(vpn, const(lib.TLB_SIZE - 1)), const(TLB_ENTRY))
@@ -204,7 +234,18 @@ class RegionEmitter(IRValues):
         addend = self.b.load(self.b.gep(entry, [const(TLB_ADDEND)], source_etype=I8), typ=I64)
         hit = self.b.and_(aligned, self.b.icmp_unsigned("==", tag, vpn))
         host = self.b.add(addr, addend)
-        return hit, self.b.inttoptr(host, PTR), self.b.sub(host, self._entry_value("ram"))
+        ram_off = self.b.sub(host, self._entry_value("ram"))
+        page = self.b.gep(self._entry_ptr("code_pages"), [self.b.lshr(ram_off, const(12))], source_etype=I8)
+        return hit, self.b.inttoptr(host, PTR), page
+
+    def _likely(self, cond: ir.Value, fast: ir.Block, slow: ir.Block) -> None:
+        self.b.cbranch(cond, fast, slow).set_weights([1000, 1])
+
+    def _guest(self, instr: ir.Instruction) -> ir.Instruction:
+        """Tag a guest RAM access: it never aliases the hart or the context,
+        so LLVM may keep hart fields (the reservation) in registers across it."""
+        instr.set_metadata("tbaa", self._tbaa["guest"])
+        return instr
 
     def _begin_memory(self) -> None:
         if not self._leave_used:
@@ -226,9 +267,9 @@ class RegionEmitter(IRValues):
         ity = ir.IntType(8 * size)
         hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load")
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("ld_fast", "ld_slow", "ld_join"))
-        self.b.cbranch(hit, fast, slow)
+        self._likely(hit, fast, slow)
         self.b.position_at_end(fast)
-        raw = self.b.load(host, typ=ity)
+        raw = self._guest(self.b.load(host, typ=ity))
         fast_v = self.b.zext(raw, I64) if size < 8 else raw
         self.b.branch(join)
         self.b.position_at_end(slow)
@@ -247,24 +288,23 @@ class RegionEmitter(IRValues):
         self._begin_memory()
         addr, value = self.v(addr), self.v(v)
         ity = ir.IntType(8 * size)
-        hit, host, ram_off = self._fast_address(addr, size, "tlb_store")
+        hit, host, page = self._fast_address(addr, size, "tlb_store")
         check, fast, slow, join = (
             self.fn.append_basic_block(n) for n in ("st_check", "st_fast", "st_slow", "st_join")
         )
-        self.b.cbranch(hit, check, slow)
+        self._likely(hit, check, slow)
         # Pages holding translations, and a live LR reservation, take the slow path.
         self.b.position_at_end(check)
-        pages = self.b.inttoptr(const(self.plan.code_pages_addr), PTR)
-        flags = self.b.load(self.b.gep(pages, [self.b.lshr(ram_off, const(12))], source_etype=I8), typ=I8)
+        flags = self.b.load(page, typ=I8)
         clean = self.b.icmp_unsigned("==", self.b.and_(flags, ir.Constant(I8, 1)), ir.Constant(I8, 0))
         no_reservation = self.b.icmp_unsigned("==", self.load_field("reservation"), const(M64))
-        self.b.cbranch(self.b.and_(clean, no_reservation), fast, slow)
+        self._likely(self.b.and_(clean, no_reservation), fast, slow)
         self.b.position_at_end(fast)
-        self.b.store(self.b.trunc(value, ity) if size < 8 else value, host)
+        self._guest(self.b.store(self.b.trunc(value, ity) if size < 8 else value, host))
         self.b.branch(join)
         self.b.position_at_end(slow)
         self.store_field("pc", self.pc)
-        self._slow_status(self._helper("bt_jit_store", const(self.plan.ctx_addr), self.h, addr, const(size), value))
+        self._slow_status(self._helper("bt_jit_store", self.ctx, self.h, addr, const(size), value))
         self.b.branch(join)
         self.b.position_at_end(join)
 
@@ -306,7 +346,7 @@ class RegionEmitter(IRValues):
         fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
         result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
         if name == "fence_i":
-            self._helper("bt_jit_flush_request", const(self.plan.ctx_addr))
+            self._helper("bt_jit_flush_request", self.ctx)
         ok = self.fn.append_basic_block("call_ok")
         pending = self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0))
         self.b.cbranch(pending, self._fault_block(), ok)
@@ -329,16 +369,53 @@ class RegionEmitter(IRValues):
 
     # ------------------------------------------------------------------
     # exits
-    def _exit_block(self, status: int, pc, counted: bool = False) -> ir.Block:
+    def _exit_block(self, status: int | str, pc, counted: bool = False, slot: int | None = None) -> ir.Block:
         """A block that leaves the function with ``status`` at ``pc``; it
-        stores the instruction count unless the icount slot already has it."""
+        stores the instruction count unless the icount slot already has it.
+        CHAIN exits go on through chain slot ``slot``, INDIRECT ones through
+        the indirect-jump cache, when the target is translated."""
         blk = self.fn.append_basic_block(f"to{status}")
         b = ir.IRBuilder(blk)
         b.store(self.v(pc), self.exit_pc)
         if not counted:
             b.store(b.add(self._base, const(self._retired)) if self._retired else self._base, self.icount)
+        if slot is not None:
+            b.store(const(slot), self.chain_slot)
+        if status not in self._exits:
+            self._exits[status] = self.fn.append_basic_block(f"exit_{status}")
         b.branch(self._exits[status])
         return blk
+
+    def _tail_call(self, fn_addr: ir.Value, stat: str) -> None:
+        """Enter the translation at ``fn_addr`` (0: none) in place of this
+        function, or return JIT_OK to the dispatcher."""
+        go, back = self.fn.append_basic_block("chain"), self.fn.append_basic_block("to_dispatcher")
+        self._likely(self.b.icmp_unsigned("!=", fn_addr, const(0)), go, back)
+        self.b.position_at_end(go)
+        counter = self.b.gep(self.ctx, [const(ffi.offsetof("jit_ctx_t", stat))], source_etype=I8)
+        self.b.store(self.b.add(self.b.load(counter, typ=I64), const(1)), counter)
+        fn = self.b.inttoptr(fn_addr, ir.FunctionType(I64, [PTR, PTR]).as_pointer())
+        self.b.ret(self.b.call(fn, [self.h, self.ctx], tail="musttail"))
+        self.b.position_at_end(back)
+        self.b.ret(const(lib.JIT_OK))
+
+    def _chain(self) -> None:
+        slots = ir.GlobalVariable(self.module, ir.ArrayType(I64, len(self.info.chains)), self.info.chain_global)
+        slots.initializer = ir.Constant(slots.value_type, None)
+        slot = self.b.load(self.chain_slot, typ=I64)
+        self._tail_call(self.b.load(self.b.gep(slots, [const(0), slot]), typ=I64), "stat_chain")
+
+    def _indirect(self, pc: ir.Value) -> None:
+        index = self.b.and_(self.b.lshr(pc, const(1)), const(lib.JIT_IC_SIZE - 1))
+        entry = self.b.add(self.b.mul(index, const(IC_ENTRY)), const(CTX_IC))
+
+        def ic_field(name: str) -> ir.Value:
+            at = self.b.add(entry, const(ffi.offsetof("jit_ic_t", name)))
+            return self.b.load(self.b.gep(self.ctx, [at], source_etype=I8), typ=I64)
+
+        hit = self.b.and_(self.b.icmp_unsigned("==", ic_field("vpc"), pc),
+                          self.b.icmp_unsigned("==", ic_field("mode"), const(self.plan.mode)))
+        self._tail_call(self.b.select(hit, ic_field("fn"), const(0)), "stat_ic_hit")
 
     def _fault_block(self) -> ir.Block:
         return self._exit_block(lib.JIT_FAULT, self.pc)
@@ -350,7 +427,7 @@ class RegionEmitter(IRValues):
         self._stubs.append(stub)
         if (not external and target not in self.blocks and self._allowed(self.pc, target)
                 and self.info.instructions < self.plan.max_insns and self.plan.executed(target)
-                and self.plan.fetch(target)):
+                and (fetched := self.plan.fetch(target)) and not self.plan.entries(target, fetched[1])):
             self._new_block(target)
             self._queue.append(target)
         return stub.block
@@ -407,18 +484,18 @@ class RegionEmitter(IRValues):
                 self.b.branch(self._goto(pc, external=False))
                 break
         blk.length = n
-        self._fill_check(blk)
 
     def _fill_check(self, blk: Block) -> None:
-        """Block entry: stop for an exit request, or when the instruction
-        budget would end inside the block (the interpreter finishes it)."""
+        """Entry and loop headers: stop for an exit request, or when the
+        instruction budget could end before the next check (the interpreter
+        then finishes).  Every cycle of the region passes a loop header, so
+        no path between checks runs more than the region's instructions."""
         self.b.position_at_end(blk.check)
         request = self.b.load_atomic(self.field_ptr("exit_request"), "monotonic", 8, typ=I64)
-        count = self.b.load(self.icount, typ=I64)
-        limit = self._entry_value("insn_limit")
-        over = self.b.icmp_unsigned(">", self.b.add(count, const(blk.length)), limit)
+        over = self.b.icmp_unsigned(">=", self.b.load(self.icount, typ=I64), self._entry_value("stop_at"))
         stop = self.b.or_(self.b.icmp_unsigned("!=", request, const(0)), over)
-        self.b.cbranch(stop, self._exit_block(lib.JIT_STOP, blk.start, counted=True), blk.body)
+        br = self.b.cbranch(stop, self._exit_block(lib.JIT_STOP, blk.start, counted=True), blk.body)
+        br.set_weights([1, 1000])
 
     def _illegal(self, raw: int) -> None:
         self._helper("bt_raise", self.h, const(lib.EXC_ILLEGAL_INSN), const(raw))
@@ -455,18 +532,34 @@ class RegionEmitter(IRValues):
             _, c, taken, fallthrough = nxt
             self.b.cbranch(c, self._goto(taken, self._called), self._goto(fallthrough, self._called))
         else:
-            self.b.branch(self._exit_block(lib.JIT_OK, nxt))
+            chained = not self.system and not self._called
+            self.b.branch(self._exit_block(INDIRECT if chained else lib.JIT_OK, nxt))
         return False
 
     # ------------------------------------------------------------------
     # the parts that need the whole region
     def _finish(self) -> None:
+        headers = {self.info.entry}
         for stub in self._stubs:
             self.b.position_at_end(stub.block)
             if not stub.external and stub.target in self.blocks and self._allowed(stub.source, stub.target):
-                self.b.branch(self.blocks[stub.target].check)
+                # Forward edges skip the check: a cycle needs a backward edge.
+                backward = stub.target <= stub.source
+                target = self.blocks[stub.target]
+                self.b.branch(target.check if backward else target.body)
+                if backward:
+                    headers.add(stub.target)
+            elif not self.system and not stub.external:
+                # Process VM: on to the target's translation through a chain slot.
+                self.info.chains.append(stub.target)
+                self.b.branch(self._exit_block(CHAIN, stub.target, counted=True, slot=len(self.info.chains) - 1))
             else:
                 self.b.branch(self._exit_block(lib.JIT_OK, stub.target, counted=True))
+        for start, blk in self.blocks.items():
+            if start in headers:
+                self._fill_check(blk)
+            else:
+                ir.IRBuilder(blk.check).unreachable()
         for kind, blk, after in self._deferred:
             self.b.position_at_end(blk)
             if kind == "flush":
@@ -479,8 +572,14 @@ class RegionEmitter(IRValues):
             self.b.position_at_end(blk)
             self._write_back()
             self.store_field("minstret", self.b.load(self.icount, typ=I64))
-            self.store_field("pc", self.b.load(self.exit_pc, typ=I64))
-            self.b.ret(const(status))
+            pc = self.b.load(self.exit_pc, typ=I64)
+            self.store_field("pc", pc)
+            if status == CHAIN:
+                self._chain()
+            elif status == INDIRECT:
+                self._indirect(pc)
+            else:
+                self.b.ret(const(status))
         self._ab.branch(self._init)
 
     def _register_fields(self):
@@ -503,12 +602,19 @@ class RegionEmitter(IRValues):
         base = self.load_field("ram_base")
         lo = self.b.select(self.b.icmp_unsigned(">", self.load_field("ram_low_guard"), base),
                            self.load_field("ram_low_guard"), base)
+        limit, total = self.load_field("insn_limit"), const(self.info.instructions)
+        ram, pages = self.load_field("ram"), self.b.load(self.b.gep(self.ctx, [const(CTX_CODE_PAGES)], source_etype=I8), typ=I64)
         values = {
-            "insn_limit": self.load_field("insn_limit"),
-            "ram": self.load_field("ram"),
-            "ram_base": base,
+            # a check stops when count >= stop_at, i.e. count + total > limit
+            "stop_at": self.b.select(self.b.icmp_unsigned(">=", limit, total),
+                                     self.b.add(self.b.sub(limit, total), const(1)), const(0)),
+            "ram": ram,
             "ram_lo": lo,
-            "ram_span": self.b.sub(self.b.add(base, self.load_field("ram_size")), lo),
+            # RAM holds at least a page: no wrap-around
+            "ram_last": self.b.sub(self.b.add(base, self.load_field("ram_size")), self.b.add(lo, const(8))),
+            "ram_biased": self.b.sub(ram, base),
+            "code_pages": pages,
+            "pages_biased": self.b.sub(pages, self.b.lshr(base, const(12))),
         }
         for name, slot in self._fields.items():
             self.b.store(values[name], slot)

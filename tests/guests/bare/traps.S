@@ -57,13 +57,11 @@ ecall_m:
     CHECK_MODE 19, 3
     csrw medeleg, zero
 
-    /* ebreak: tval is the pc */
+    /* ebreak: tval is 0, as on Debian's QEMU 7.2 (the spec allows the pc too) */
     ARM 1f
-brk:
     ebreak
 1:  CHECK_CAUSE 20, 3
-    TRAP_FIELD TI_TVAL
-    CHECK_LABEL 21, t5, brk
+    CHECK_TVAL 21, 0
 
     /* illegal instructions carry their bits in tval */
     EXPECT 22, 2, .word 0x7c002573

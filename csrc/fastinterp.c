@@ -1,0 +1,196 @@
+/* The fast interpreter tier: pre-decoded entries run by a threaded loop. */
+#include <stdlib.h>
+#include <string.h>
+#include "bt.h"
+#include "priv.h"
+#include "fastinterp.h"
+
+#define PAGE_SHIFT 12
+#define PAGE_OFFSET_MASK 4095ULL
+#define TIMER_POLL 64   /* instructions between reads of the host clock */
+
+typedef uint64_t (*fi_handler)(hart_t *h, fi_ctx_t *c, uint64_t pc, fi_entry_t *e);
+
+fi_ctx_t *fi_new(hart_t *h)
+{
+    fi_ctx_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return 0;
+    c->npages = (h->ram_size + PAGE_OFFSET_MASK) >> PAGE_SHIFT;
+    c->pages = calloc(c->npages, sizeof *c->pages);
+    if (!c->pages) {
+        free(c);
+        return 0;
+    }
+    uint64_t lo = h->ram_low_guard > h->ram_base ? h->ram_low_guard : h->ram_base;
+    c->mem_lo = lo;
+    c->mem_span = h->ram_base + h->ram_size > lo ? h->ram_base + h->ram_size - lo : 0;
+    c->mem_addend = (uint64_t)(uintptr_t)h->ram - h->ram_base;
+    return c;
+}
+
+void fi_flush(fi_ctx_t *c)
+{
+    for (uint64_t i = 0; i < c->npages; i++) {
+        free(c->pages[i]);
+        c->pages[i] = 0;
+    }
+    c->flush = 0;
+    c->stat_flushes++;
+}
+
+void fi_free(fi_ctx_t *c)
+{
+    if (!c)
+        return;
+    fi_flush(c);
+    free(c->pages);
+    free(c);
+}
+
+fi_entry_t *fi_entry(fi_ctx_t *c, uint64_t ram_off)
+{
+    uint64_t page = ram_off >> PAGE_SHIFT;
+    if (page >= c->npages)
+        return 0;
+    if (!c->pages[page])
+        c->pages[page] = calloc(FI_PAGE_ENTRIES, sizeof(fi_entry_t));
+    if (!c->pages[page])
+        return 0;
+    return &c->pages[page][(ram_off & PAGE_OFFSET_MASK) >> 1];
+}
+
+int fi_pc_offset(hart_t *h, uint64_t pc, uint64_t *ram_off)
+{
+    uint64_t paddr = pc;
+    if (h->machine_kind == MACHINE_SYSTEM) {
+        tlb_entry_t *t = &h->tlb_fetch[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+        if (t->vpn == pc >> PAGE_SHIFT) {
+            *ram_off = pc + t->addend - (uint64_t)(uintptr_t)h->ram;
+            return 0;
+        }
+        if (bt_translate(h, pc, ACC_FETCH, &paddr)) {
+            h->exc_pending = 0; /* the reference interpreter raises it again, precisely */
+            return 1;
+        }
+    }
+    if (!bt_ram_ptr(h, paddr, 2))
+        return 1;
+    *ram_off = paddr - h->ram_base;
+    return 0;
+}
+
+/* Drop the entries whose instruction overlaps the written byte at paddr. */
+static void invalidate_byte(fi_ctx_t *c, hart_t *h, uint64_t paddr)
+{
+    if (paddr < h->ram_base || paddr - h->ram_base >= h->ram_size)
+        return;
+    uint64_t off = paddr - h->ram_base;
+    fi_entry_t *page = c->pages[off >> PAGE_SHIFT];
+    if (!page)
+        return;
+    uint64_t i = (off & PAGE_OFFSET_MASK) >> 1;
+    /* the parcel itself, and a 4-byte instruction starting one parcel before */
+    if (page[i].fn)
+        page[i].fn = 0, c->stat_invalidated++;
+    if (i > 0 && page[i - 1].fn && page[i - 1].length == 4)
+        page[i - 1].fn = 0, c->stat_invalidated++;
+}
+
+int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value)
+{
+    if (bt_store(h, vaddr, size, value))
+        return 1;
+    for (uint64_t i = 0; i < size; i++) {
+        uint64_t paddr = vaddr + i;
+        if (h->machine_kind == MACHINE_SYSTEM && bt_translate(h, vaddr + i, ACC_STORE, &paddr)) {
+            h->exc_pending = 0; /* cannot happen: the store just succeeded */
+            continue;
+        }
+        invalidate_byte(c, h, paddr);
+    }
+    return 0;
+}
+
+void fi_note_write(fi_ctx_t *c, hart_t *h, uint64_t paddr, uint64_t size)
+{
+    for (uint64_t i = 0; i < size; i++)
+        invalidate_byte(c, h, paddr + i);
+}
+
+int fi_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out)
+{
+    return for_store ? bt_load_for_store(h, vaddr, size, out) : bt_load(h, vaddr, size, out);
+}
+
+void fi_request_flush(fi_ctx_t *c)
+{
+    c->flush = 1;
+}
+
+/* Host pointer to the instruction at pc, through the fetch TLB (system VM)
+ * or the memory window (process VM); its RAM offset in *off.  0 on a miss. */
+static inline int fetch_offset(fi_ctx_t *c, hart_t *h, int system, uint64_t pc, uint64_t *off)
+{
+    if (!system) {
+        if (pc - c->mem_lo >= c->mem_span)
+            return 0;
+        *off = pc - h->ram_base;
+        return 1;
+    }
+    tlb_entry_t *t = &h->tlb_fetch[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    if (t->vpn != pc >> PAGE_SHIFT)
+        return !fi_pc_offset(h, pc, off);
+    *off = pc + t->addend - (uint64_t)(uintptr_t)h->ram;
+    return 1;
+}
+
+int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
+{
+    int system = h->machine_kind == MACHINE_SYSTEM;
+    uint64_t stop = h->minstret + max_steps < h->minstret ? ~0ULL : h->minstret + max_steps;
+    if (stop > h->insn_limit)
+        stop = h->insn_limit;
+    uint64_t pc = h->pc, timer = 0;
+    if (c->flush)
+        fi_flush(c);
+    for (;;) {
+        if (h->exit_request)
+            return FI_EXIT;
+        if (h->minstret >= stop)
+            return h->minstret >= h->insn_limit ? FI_LIMIT : FI_STEPS;
+        /* Interrupts: every instruction while one is pending and enabled in
+         * mie; the timer's clock is read every TIMER_POLL instructions. */
+        if (system && ((h->mip & h->mie) || ((h->mie & MIP_MTIP) && timer-- == 0))) {
+            timer = TIMER_POLL;
+            if (bt_pending_interrupt(h))
+                return FI_IRQ;
+        }
+        uint64_t off;
+        if (!fetch_offset(c, h, system, pc, &off))
+            break;
+        fi_entry_t *page = c->pages[off >> PAGE_SHIFT];
+        if (!page)
+            break;
+        fi_entry_t *e = &page[(off & PAGE_OFFSET_MASK) >> 1];
+        if (!e->fn)
+            break;
+        uint64_t fall = pc + e->length; /* read now: the handler may flush the page */
+        uint64_t next = ((fi_handler)(uintptr_t)e->fn)(h, c, pc, e);
+        if (next & 1) {
+            if (h->exc_pending)
+                return FI_FAULT;
+            next -= 1;
+            timer = 0;  /* privileged state may have changed: look again */
+            if (c->flush)
+                fi_flush(c);
+        }
+        h->minstret++;
+        int jumped = next != fall;
+        h->pc = pc = next;
+        if (jumped && c->stop_on_jump)
+            return FI_JUMP;
+    }
+    c->stat_misses++;
+    return FI_MISS;
+}

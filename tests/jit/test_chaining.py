@@ -1,0 +1,70 @@
+"""Native chaining between translations: direct jumps through chain slots,
+returns through the indirect-jump cache, and the on-disk object cache.  The
+JIT must still leave the hart exactly as the reference interpreter does."""
+from __future__ import annotations
+
+from bt_vmm.isa import encode
+
+from .common import USER, assert_same, run_both
+
+A0, A1, T0, T2, RA = 10, 11, 5, 7, 1
+
+
+def calls_in_a_loop() -> list[int]:
+    """t0 times: call F (a0 += a1, a1 += 1) and come back; F is its own
+    region, entered by a chained jal and left by a cached return."""
+    return [
+        encode("addi", rd=T0, rs1=0, imm=200),
+        encode("jal", rd=RA, off=0x20 - 0x04),      # 0x04 loop
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-8),
+        encode("jal", rd=0, off=0),                 # 0x10 end
+        encode("addi", rd=0, rs1=0, imm=0),
+        encode("addi", rd=0, rs1=0, imm=0),
+        encode("addi", rd=0, rs1=0, imm=0),
+        encode("add", rd=A0, rs1=A0, rs2=A1),       # 0x20 F
+        encode("addi", rd=A1, rs1=A1, imm=1),
+        encode("jalr", rd=0, rs1=RA, imm=0),
+    ]
+
+
+def test_calls_and_returns_chain_in_native_code():
+    ref, jit, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=200 * 6 + 1)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == sum(range(200))
+    assert eng.stats.chain_hits > 0 and eng.stats.ic_hits > 0
+
+
+def test_misaligned_loads_take_the_fast_path_with_the_same_result():
+    words = [
+        encode("addi", rd=T0, rs1=0, imm=50),
+        encode("ld", rd=A1, rs1=T2, imm=3),         # 0x04 loop: misaligned
+        encode("add", rd=A0, rs1=A0, rs2=A1),
+        encode("lw", rd=A1, rs1=T2, imm=1),
+        encode("add", rd=A0, rs1=A0, rs2=A1),
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-20),
+        encode("jal", rd=0, off=0),
+    ]
+    data = bytes(range(0x81, 0x91))
+    ref, jit, _ = run_both(USER, words, hot=2, regs={T2: USER.data}, mem={USER.data: data}, limit=400)
+    assert_same(ref, jit)
+    expect = 50 * (int.from_bytes(data[3:11], "little") + int.from_bytes(data[1:5], "little", signed=True))
+    assert jit["x"][A0] == expect % (1 << 64)
+
+
+def test_second_run_loads_objects_from_the_disk_cache(tmp_path):
+    runs = [run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path) for _ in range(2)]
+    (ref1, jit1, first), (ref2, jit2, second) = runs
+    assert_same(ref1, jit1)
+    assert_same(ref2, jit2)
+    assert first.stats.disk_hits == 0 and list(tmp_path.glob("*.o"))
+    assert second.stats.disk_hits == first.stats.batches > 0
+
+
+def test_no_disk_cache_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("BT_VMM_JIT_CACHE", "off")
+    from bt_vmm.engines.jit.diskcache import default_directory
+    assert default_directory() is None
+    _, _, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=None)
+    assert eng.stats.batches > 0 and eng.stats.disk_hits == 0
