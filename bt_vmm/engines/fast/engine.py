@@ -55,7 +55,7 @@ class FastInterpreter:
 
     name = "fast"
     # bt-vmm bench: ~100 MIPS makes the large workloads (qemu-sized) take minutes.
-    bench_workload = "small"
+    bench_workload = "medium"  # `bt-vmm bench` sizes for ~100+ MIPS
 
     def __init__(self, hart: Hart, tracer: Tracer | None = None):
         self.hart = hart
