@@ -4,6 +4,7 @@
 #include "bt.h"
 #include "priv.h"
 #include "fastinterp.h"
+#include "jit.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_OFFSET_MASK 4095ULL
@@ -18,7 +19,9 @@ fi_ctx_t *fi_new(hart_t *h)
         return 0;
     c->npages = (h->ram_size + PAGE_OFFSET_MASK) >> PAGE_SHIFT;
     c->pages = calloc(c->npages, sizeof *c->pages);
-    if (!c->pages) {
+    c->watch = calloc(c->npages + 1, 1);
+    if (!c->pages || !c->watch) {
+        free(c->pages);
         free(c);
         return 0;
     }
@@ -34,6 +37,7 @@ void fi_flush(fi_ctx_t *c)
     for (uint64_t i = 0; i < c->npages; i++) {
         free(c->pages[i]);
         c->pages[i] = 0;
+        c->watch[i] &= ~FI_PAGE_DECODED;
     }
     c->flush = 0;
     c->stat_flushes++;
@@ -45,6 +49,7 @@ void fi_free(fi_ctx_t *c)
         return;
     fi_flush(c);
     free(c->pages);
+    free(c->watch);
     free(c);
 }
 
@@ -57,6 +62,7 @@ fi_entry_t *fi_entry(fi_ctx_t *c, uint64_t ram_off)
         c->pages[page] = calloc(FI_PAGE_ENTRIES, sizeof(fi_entry_t));
     if (!c->pages[page])
         return 0;
+    c->watch[page] |= FI_PAGE_DECODED;
     return &c->pages[page][(ram_off & PAGE_OFFSET_MASK) >> 1];
 }
 
@@ -80,6 +86,14 @@ int fi_pc_offset(hart_t *h, uint64_t pc, uint64_t *ram_off)
     return 0;
 }
 
+int fi_decoded(fi_ctx_t *c, hart_t *h, uint64_t pc)
+{
+    uint64_t off;
+    if (fi_pc_offset(h, pc, &off) || off >> PAGE_SHIFT >= c->npages || !c->pages[off >> PAGE_SHIFT])
+        return 0;
+    return c->pages[off >> PAGE_SHIFT][(off & PAGE_OFFSET_MASK) >> 1].fn != 0;
+}
+
 /* Drop the entries whose instruction overlaps the written byte at paddr. */
 static void invalidate_byte(fi_ctx_t *c, hart_t *h, uint64_t paddr)
 {
@@ -101,14 +115,7 @@ int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t val
 {
     if (bt_store(h, vaddr, size, value))
         return 1;
-    for (uint64_t i = 0; i < size; i++) {
-        uint64_t paddr = vaddr + i;
-        if (h->machine_kind == MACHINE_SYSTEM && bt_translate(h, vaddr + i, ACC_STORE, &paddr)) {
-            h->exc_pending = 0; /* cannot happen: the store just succeeded */
-            continue;
-        }
-        invalidate_byte(c, h, paddr);
-    }
+    bt_code_write(c->jit, c, h, vaddr, size);
     return 0;
 }
 
@@ -126,6 +133,8 @@ int fi_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64
 void fi_request_flush(fi_ctx_t *c)
 {
     c->flush = 1;
+    if (c->jit)
+        c->jit->smc_count = JIT_SMC_MAX + 1;   /* the JIT's translations go too */
 }
 
 /* Host pointer to the instruction at pc, through the fetch TLB (system VM)

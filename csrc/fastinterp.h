@@ -18,6 +18,12 @@
 #define FI_JUMP 6    /* stop_on_jump: control just left straight-line code (h->pc: the target) */
 
 #define FI_PAGE_ENTRIES 2048  /* one per 16-bit parcel of a 4 KiB page */
+/* Bits of a byte of the page watch map (one per RAM page): a store to a page
+ * whose byte is nonzero takes the slow path, which keeps every tier's code
+ * coherent with memory.  Bits 0-1 belong to the JIT (JIT_PAGE_*). */
+#define FI_PAGE_DECODED 4
+
+struct jit_ctx;
 
 /* One pre-decoded instruction.  fn is the handler
  * uint64_t fn(hart_t *h, fi_ctx_t *c, uint64_t pc, fi_entry_t *e), which
@@ -35,6 +41,8 @@ typedef struct fi_entry {
 typedef struct fi_ctx {
     fi_entry_t **pages;  /* per RAM page: FI_PAGE_ENTRIES entries, or NULL */
     uint64_t npages;
+    uint8_t *watch;      /* per RAM page (npages + 1 bytes): FI_PAGE_DECODED, JIT_PAGE_* */
+    struct jit_ctx *jit; /* the JIT using this as its cold tier, or NULL */
     uint64_t flush;      /* fence.i: drop every entry before the next instruction */
     uint64_t stop_on_jump; /* nonzero: return FI_JUMP after each taken branch or jump (a JIT's block profiling) */
     /* The process VM's memory window (guest address -> host pointer). */
@@ -53,6 +61,8 @@ fi_entry_t *fi_entry(fi_ctx_t *c, uint64_t ram_off);
 /* RAM offset of the instruction at virtual pc; nonzero when it has none
  * (fetch fault, or outside RAM): the reference interpreter then steps it. */
 int fi_pc_offset(hart_t *h, uint64_t pc, uint64_t *ram_off);
+/* Nonzero when the instruction at virtual pc is pre-decoded (it has run). */
+int fi_decoded(fi_ctx_t *c, hart_t *h, uint64_t pc);
 /* Run pre-decoded instructions from h->pc, at most max_steps of them. */
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps);
 /* Slow paths of handlers: 0 done, 1 fault pending. */

@@ -2,17 +2,22 @@
  *
  * RNE, RTZ, RDN and RUP run natively on the host (SSE) in that rounding mode,
  * and the host's exception flags become fflags; x86 detects tininess after
- * rounding, as RISC-V does.  RMM has no host mode: the operation runs toward
- * zero in a wider format (x87 extended, 64-bit significand; __float128 for
- * the fused multiply-add, whose product is then exact), the inexact flag is
- * folded into the last bit (round to odd, exact for any later rounding to 62
- * bits or fewer), and round_rmm rounds that once to the target format.
+ * rounding, as RISC-V does.  That path drives MXCSR directly (libc's fenv
+ * calls also touch the x87 unit and cost far more than the operation); a
+ * fused multiply-add without FMA hardware goes through libm and fenv.
+ * RMM has no host mode: the operation runs toward zero in a wider format
+ * (x87 extended, 64-bit significand; __float128 for the fused multiply-add,
+ * whose product is then exact), the inexact flag is folded into the last bit
+ * (round to odd, exact for any later rounding to 62 bits or fewer), and
+ * round_rmm rounds that once to the target format.
  * Every NaN result is the canonical NaN.
  */
 #define _GNU_SOURCE
 #include <fenv.h>
 #include <math.h>
 #include <string.h>
+#include <xmmintrin.h>
+#include <emmintrin.h>
 #include "priv.h"
 #include "fpu.h"
 
@@ -27,7 +32,9 @@ typedef struct {
 static const fmt_t F32 = {24, -126, 127, 32, 0x7fc00000};
 static const fmt_t F64 = {53, -1022, 1023, 64, 0x7ff8000000000000ULL};
 
-typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_SQRT, OP_FMA, OP_CVT } fop_t;
+/* OP_CVT converts between the formats; OP_FROM_INT and OP_FROM_UINT convert
+ * a signed or unsigned 64-bit integer (the `a` operand) to `out`. */
+typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_SQRT, OP_FMA, OP_CVT, OP_FROM_INT, OP_FROM_UINT } fop_t;
 
 /* Host rounding mode per RISC-V mode; RMM computes toward zero (see above). */
 static const int HOST_MODE[5] = {FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO};
@@ -73,6 +80,44 @@ static int env_leave(int saved)
     return (host & FE_INVALID ? FFLAG_NV : 0) | (host & FE_DIVBYZERO ? FFLAG_DZ : 0) |
            (host & FE_OVERFLOW ? FFLAG_OF : 0) | (host & FE_UNDERFLOW ? FFLAG_UF : 0) |
            (host & FE_INEXACT ? FFLAG_NX : 0);
+}
+
+/* --- the SSE unit's control and status register --- */
+
+#define MXCSR_FLAGS 0x3f     /* IE DE ZE OE UE PE */
+#define MXCSR_CONTROL 0xffc0 /* DAZ, exception masks, rounding control, FTZ */
+#define MXCSR_MASKS 0x1f80   /* every exception masked */
+
+/* Control bits per RISC-V mode: masked, DAZ and FTZ off, rounding control. */
+static const uint32_t MXCSR_MODE[4] = {
+    [RM_RNE] = MXCSR_MASKS, [RM_RTZ] = MXCSR_MASKS | 0x6000,
+    [RM_RDN] = MXCSR_MASKS | 0x2000, [RM_RUP] = MXCSR_MASKS | 0x4000,
+};
+
+/* fflags per combination of MXCSR flag bits; DE (denormal operand) has no
+ * RISC-V counterpart. */
+#define XF(m) (((m) & 1 ? FFLAG_NV : 0) | ((m) & 4 ? FFLAG_DZ : 0) | ((m) & 8 ? FFLAG_OF : 0) | \
+               ((m) & 16 ? FFLAG_UF : 0) | ((m) & 32 ? FFLAG_NX : 0))
+#define XF4(m) XF(m), XF((m) + 1), XF((m) + 2), XF((m) + 3)
+#define XF16(m) XF4(m), XF4((m) + 4), XF4((m) + 8), XF4((m) + 12)
+static const uint8_t MXCSR_FFLAGS[64] = {XF16(0), XF16(16), XF16(32), XF16(48)};
+
+/* Volatile asm statements keep their order; the FP operation sits between
+ * them through PIN, which the compiler must assume reads and rewrites the
+ * value, so it can move neither operands nor result across the window. */
+#define PIN(v) __asm__ volatile("" : "+x"(v))
+#define PIN_INT(v) __asm__ volatile("" : "+r"(v))
+
+static inline uint32_t mxcsr_get(void)
+{
+    uint32_t v;
+    __asm__ volatile("stmxcsr %0" : "=m"(v) : : "memory");
+    return v;
+}
+
+static inline void mxcsr_set(uint32_t v)
+{
+    __asm__ volatile("ldmxcsr %0" : : "m"(v) : "memory");
 }
 
 /* --- register bits <-> values --- */
@@ -205,30 +250,122 @@ static uint64_t finish_rmm(const fmt_t *f, long double v, int *flags)
 
 /* --- the arithmetic --- */
 
-static double eval_native(fop_t op, const fmt_t *out, double a, double b, double c)
+static float f32_of(uint64_t bits)
 {
-    if (out->width == 32) { /* single results are computed in single precision */
-        float x = (float)a, y = (float)b, z = (float)c;
-        switch (op) {
-        case OP_ADD: return x + y;
-        case OP_SUB: return x - y;
-        case OP_MUL: return x * y;
-        case OP_DIV: return x / y;
-        case OP_SQRT: return sqrtf(x);
-        case OP_FMA: return fmaf(x, y, z);
-        case OP_CVT: return x;
-        }
-    }
+    uint32_t b = (uint32_t)bits;
+    float v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+static double f64_of(uint64_t bits)
+{
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* Bits of a host result, NaNs canonical. */
+static uint64_t bits_f32(float v)
+{
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    return is_nan(&F32, b) ? F32.qnan : b;
+}
+
+static uint64_t bits_f64(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return is_nan(&F64, b) ? F64.qnan : b;
+}
+
+/* Whether the host has FMA instructions (their flags land in MXCSR). */
+static int HOST_FMA;
+
+__attribute__((constructor)) static void detect_fma(void)
+{
+    __builtin_cpu_init();
+    HOST_FMA = __builtin_cpu_supports("fma");
+}
+
+__attribute__((target("fma"))) static float fma_s_hw(float x, float y, float z) { return __builtin_fmaf(x, y, z); }
+__attribute__((target("fma"))) static double fma_d_hw(double x, double y, double z) { return __builtin_fma(x, y, z); }
+
+static inline float eval_s(fop_t op, float x, float y, float z)
+{
     switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_DIV: return a / b;
-    case OP_SQRT: return sqrt(a);
-    case OP_FMA: return fma(a, b, c);
-    case OP_CVT: return a;
+    case OP_ADD: return x + y;
+    case OP_SUB: return x - y;
+    case OP_MUL: return x * y;
+    case OP_DIV: return x / y;
+    case OP_SQRT: return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)));
+    case OP_FMA: return fma_s_hw(x, y, z);
+    default: break; /* conversions: see native() */
     }
-    return NAN;
+    return x;
+}
+
+static inline double eval_d(fop_t op, double x, double y, double z)
+{
+    switch (op) {
+    case OP_ADD: return x + y;
+    case OP_SUB: return x - y;
+    case OP_MUL: return x * y;
+    case OP_DIV: return x / y;
+    case OP_SQRT: return _mm_cvtsd_f64(_mm_sqrt_sd(_mm_setzero_pd(), _mm_set_sd(x)));
+    case OP_FMA: return fma_d_hw(x, y, z);
+    default: break; /* conversions: see native() */
+    }
+    return x;
+}
+
+/* The operation on the SSE unit, pinned between MXCSR accesses (see PIN). */
+static inline uint64_t native(fop_t op, const fmt_t *in, const fmt_t *out, uint64_t a, uint64_t b, uint64_t c)
+{
+    if (op == OP_FROM_INT || op == OP_FROM_UINT) {
+        PIN_INT(a);
+        if (out->width == 32) {
+            float r = op == OP_FROM_INT ? (float)(int64_t)a : (float)a;
+            PIN(r);
+            return bits_f32(r);
+        }
+        double r = op == OP_FROM_INT ? (double)(int64_t)a : (double)a;
+        PIN(r);
+        return bits_f64(r);
+    }
+    if (op == OP_CVT && in->width == 32) {
+        float x = f32_of(a);
+        PIN(x);
+        double r = x;
+        PIN(r);
+        return bits_f64(r);
+    }
+    if (op == OP_CVT) {
+        double x = f64_of(a);
+        PIN(x);
+        float r = (float)x;
+        PIN(r);
+        return bits_f32(r);
+    }
+    if (out->width == 32) {
+        float x = f32_of(a), y = f32_of(b), z = f32_of(c);
+        PIN(x);
+        PIN(y);
+        if (op == OP_FMA)
+            PIN(z);
+        float r = eval_s(op, x, y, z);
+        PIN(r);
+        return bits_f32(r);
+    }
+    double x = f64_of(a), y = f64_of(b), z = f64_of(c);
+    PIN(x);
+    PIN(y);
+    if (op == OP_FMA)
+        PIN(z);
+    double r = eval_d(op, x, y, z);
+    PIN(r);
+    return bits_f64(r);
 }
 
 /* The operation toward zero in a format wide enough for round to odd. */
@@ -242,38 +379,80 @@ static long double eval_wide(fop_t op, long double a, long double b, long double
     case OP_SQRT: return sqrtl(a);
     case OP_FMA: return (long double)((__float128)a * (__float128)b + (__float128)c);
     case OP_CVT: return a;
+    default: return NAN; /* from_int() rounds integers itself in RMM */
     }
-    return NAN;
 }
 
-static int is_inf_times_zero(double a, double b)
+/* RMM, or a fused multiply-add by libm on a host without FMA: both may use
+ * the x87 unit, so the rounding mode and flags go through libc's fenv. */
+static uint64_t arith_fenv(fop_t op, const fmt_t *in, const fmt_t *out, int mode,
+                           uint64_t a, uint64_t b, uint64_t c, int *flags)
 {
-    return (isinf(a) && b == 0) || (a == 0 && isinf(b));
+    /* Volatile operands and results keep the arithmetic inside the window
+     * where the host rounding mode is set and its flags are read. */
+    volatile uint64_t va = a, vb = b, vc = c;
+    volatile double native = 0;
+    volatile long double wide = 0;
+    int saved = env_enter(mode);
+    double x = to_double(in, va), y = to_double(in, vb), z = to_double(in, vc);
+    if (mode == RM_RMM)
+        wide = eval_wide(op, x, y, z);
+    else if (out->width == 32)
+        native = fmaf((float)x, (float)y, (float)z);
+    else
+        native = fma(x, y, z);
+    *flags = env_leave(saved);
+    return mode == RM_RMM ? finish_rmm(out, wide, flags) : from_double(out, native);
 }
 
-/* One operation from operands in format `in` to a result in format `out`. */
-static uint64_t arith(hart_t *h, fop_t op, const fmt_t *in, const fmt_t *out,
-                      uint64_t a, uint64_t b, uint64_t c, uint64_t rm)
+/* The operation on the SSE unit in `mode`; *flags gets the flags it raised.
+ * It runs first on MXCSR as it stands, and that result stands when the
+ * control bits were this mode's and every flag raised by now is one fflags
+ * holds already (accruing it again changes nothing): the steady state of
+ * guest code in RNE, for a single MXCSR access.  Otherwise the (pure)
+ * operation runs again with the mode set and the flags clear, and the host's
+ * control bits come back.  (The first run uses the host's exception masks,
+ * which Python leaves all set.) */
+static inline __attribute__((always_inline)) uint64_t sse_arith(hart_t *h, fop_t op, const fmt_t *in, const fmt_t *out,
+                                                                uint64_t a, uint64_t b, uint64_t c, int mode, int *flags)
+{
+    uint64_t bits = native(op, in, out, a, b, c);
+    uint32_t host = mxcsr_get();
+    *flags = 0;
+    if ((host & MXCSR_CONTROL) == MXCSR_MODE[mode] && !(MXCSR_FFLAGS[host & MXCSR_FLAGS] & ~h->fflags))
+        return bits;
+    mxcsr_set((host & ~(MXCSR_CONTROL | MXCSR_FLAGS)) | MXCSR_MODE[mode]);
+    bits = native(op, in, out, a, b, c);
+    uint32_t now = mxcsr_get();
+    if ((now ^ host) & MXCSR_CONTROL)
+        mxcsr_set((now & ~MXCSR_CONTROL) | (host & MXCSR_CONTROL));
+    *flags = MXCSR_FFLAGS[now & MXCSR_FLAGS];
+    return bits;
+}
+
+static int is_inf_times_zero(const fmt_t *f, uint64_t a, uint64_t b)
+{
+    uint64_t ma = a & ~sign_bit(f), mb = b & ~sign_bit(f);
+    return (ma == inf_bits(f) && mb == 0) || (ma == 0 && mb == inf_bits(f));
+}
+
+/* One operation from operands in format `in` to a result in format `out`;
+ * inlined into each helper so that op and formats are constants. */
+static inline __attribute__((always_inline)) uint64_t arith(hart_t *h, fop_t op, const fmt_t *in, const fmt_t *out,
+                                                            uint64_t a, uint64_t b, uint64_t c, uint64_t rm)
 {
     int mode = rounding_mode(h, rm);
     if (mode < 0)
         return 0;
-    /* Volatile operands and results keep the arithmetic inside the window
-     * where the host rounding mode is set and its flags are read. */
-    volatile uint64_t va = unbox(in, a), vb = unbox(in, b), vc = unbox(in, c);
-    volatile double native = 0;
-    volatile long double wide = 0;
-    double x, y, z;
-    int saved = env_enter(mode);
-    x = to_double(in, va), y = to_double(in, vb), z = to_double(in, vc);
-    if (mode == RM_RMM)
-        wide = eval_wide(op, x, y, z);
+    a = unbox(in, a), b = unbox(in, b), c = unbox(in, c);
+    int flags;
+    uint64_t bits;
+    if (mode == RM_RMM || (op == OP_FMA && !HOST_FMA))
+        bits = arith_fenv(op, in, out, mode, a, b, c, &flags);
     else
-        native = eval_native(op, out, x, y, z);
-    int flags = env_leave(saved);
-    if (op == OP_FMA && is_inf_times_zero(x, y))
+        bits = sse_arith(h, op, in, out, a, b, c, mode, &flags);
+    if (op == OP_FMA && is_inf_times_zero(in, a, b))
         flags |= FFLAG_NV; /* even when the addend is a quiet NaN */
-    uint64_t bits = mode == RM_RMM ? finish_rmm(out, wide, &flags) : from_double(out, native);
     accrue(h, flags);
     return box(out, bits);
 }
@@ -430,15 +609,7 @@ static uint64_t from_int(hart_t *h, const fmt_t *f, uint64_t x, uint64_t rm, uin
         long double v = is_signed ? (long double)(int64_t)x : (long double)x;
         bits = v == 0 ? 0 : round_rmm(f, v, 0, &flags);
     } else {
-        volatile uint64_t vx = x;
-        volatile double native;
-        int saved = env_enter(mode);
-        if (f->width == 32)
-            native = is_signed ? (float)(int64_t)vx : (float)vx;
-        else
-            native = is_signed ? (double)(int64_t)vx : (double)vx;
-        flags = env_leave(saved);
-        bits = from_double(f, native);
+        bits = sse_arith(h, is_signed ? OP_FROM_INT : OP_FROM_UINT, f, f, x, 0, 0, mode, &flags);
     }
     accrue(h, flags);
     return box(f, bits);

@@ -60,6 +60,16 @@ static jit_block_fn lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t 
     }
 }
 
+/* Count an entry into the untranslated block at pc; nonzero when it just
+ * became hot. */
+static int entered_cold(jit_ctx_t *c, uint64_t pc)
+{
+    jit_hot_t *e = &c->hot[((pc >> 1) * 0x9E3779B97F4A7C15ULL >> 40) & (JIT_HOT_SIZE - 1)];
+    if (e->pc != pc)
+        *e = (jit_hot_t){pc, 0};
+    return ++e->count == c->hot_threshold;
+}
+
 int bt_jit_run(jit_ctx_t *c, hart_t *h)
 {
     int system = h->machine_kind == MACHINE_SYSTEM;
@@ -69,20 +79,32 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
         if (c->smc_count)
             return JIT_RUN_SMC;
         uint64_t paddr;
-        if ((system && bt_pending_interrupt(h)) || bt_jit_phys(h, h->pc, &paddr))
+        /* A pending interrupt or a fetch fault: the cold tier stops at once. */
+        if (!(system && bt_pending_interrupt(h)) && !bt_jit_phys(h, h->pc, &paddr)) {
+            uint64_t mode = bt_jit_mode(h);
+            jit_block_fn fn = lookup(c, h->pc, paddr, mode);
+            if (fn) {
+                if (c->use_ic)
+                    c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, mode, fn};
+                c->stat_dispatch++;
+                uint64_t r = fn(h, c);
+                if (r == JIT_FAULT)
+                    return JIT_RUN_FAULT;
+                if (r != JIT_STOP || h->exit_request || c->smc_count)
+                    continue;
+                /* the budget ends inside the next block: the cold tier runs it exactly */
+            } else if (c->fi && entered_cold(c, h->pc)) {
+                return JIT_RUN_HOT;
+            }
+        }
+        if (!c->fi)
             break;
-        uint64_t mode = bt_jit_mode(h);
-        jit_block_fn fn = lookup(c, h->pc, paddr, mode);
-        if (!fn)
+        /* The cold tier runs to the next taken branch or jump (stop_on_jump). */
+        int r = fi_run(c->fi, h, ~0ULL);
+        if (r != FI_JUMP) {
+            c->fi_status = r;
             break;
-        if (c->use_ic)
-            c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, mode, fn};
-        c->stat_dispatch++;
-        uint64_t r = fn(h, c);
-        if (r == JIT_FAULT)
-            return JIT_RUN_FAULT;
-        if (r == JIT_STOP && !h->exit_request && !c->smc_count)
-            break; /* the budget ends inside the next block */
+        }
     }
     c->stat_cold++;
     return JIT_RUN_COLD;
@@ -96,35 +118,54 @@ int bt_jit_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, ui
     return h->exit_request ? 2 : 0;
 }
 
-/* Record a write to the physical page of vaddr if it holds translations. */
-static void note_write(jit_ctx_t *c, hart_t *h, uint64_t vaddr)
+/* Record a write to guest physical [paddr, paddr+n), within one page. */
+static void note_write(jit_ctx_t *c, fi_ctx_t *fc, hart_t *h, uint64_t paddr, uint64_t n)
 {
-    uint64_t paddr = vaddr;
-    if (h->machine_kind == MACHINE_SYSTEM && bt_translate(h, vaddr, ACC_STORE, &paddr)) {
-        h->exc_pending = 0; /* cannot happen: the store just succeeded */
-        return;
-    }
-    if (paddr < h->ram_base || paddr - h->ram_base >= h->ram_size)
+    if (fc)
+        fi_note_write(fc, h, paddr, n);
+    if (!c || paddr < h->ram_base || paddr - h->ram_base >= h->ram_size)
         return;
     uint64_t page = (paddr - h->ram_base) >> 12;
-    if (page >= c->npages || (c->code_pages[page] & 3) != 1)
+    if (page >= c->npages || (c->code_pages[page] & (JIT_PAGE_CODE | JIT_PAGE_WRITTEN)) != JIT_PAGE_CODE)
         return;
-    c->code_pages[page] |= 2;
+    c->code_pages[page] |= JIT_PAGE_WRITTEN;
     if (c->smc_count < JIT_SMC_MAX)
         c->smc_pages[c->smc_count] = page;
     c->smc_count++;
+}
+
+void bt_code_write(jit_ctx_t *jc, fi_ctx_t *fc, hart_t *h, uint64_t vaddr, uint64_t size)
+{
+    /* A store crosses at most one page boundary; each part maps on its own. */
+    uint64_t first = 4096 - (vaddr & 4095);
+    uint64_t n = size < first ? size : first;
+    for (uint64_t v = vaddr; size; v += n, size -= n, n = size) {
+        uint64_t paddr = v;
+        if (h->machine_kind == MACHINE_SYSTEM && bt_translate(h, v, ACC_STORE, &paddr)) {
+            h->exc_pending = 0; /* cannot happen: the store just succeeded */
+            continue;
+        }
+        note_write(jc, fc, h, paddr, n);
+    }
 }
 
 int bt_jit_store(jit_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value)
 {
     if (bt_store(h, vaddr, size, value))
         return 1;
-    note_write(c, h, vaddr);
-    note_write(c, h, vaddr + size - 1);
+    bt_code_write(c, c->fi, h, vaddr, size);
     return h->exit_request || c->smc_count ? 2 : 0;
+}
+
+void bt_jit_clear_pages(jit_ctx_t *c)
+{
+    for (uint64_t i = 0; i < c->npages; i++)
+        c->code_pages[i] &= ~(JIT_PAGE_CODE | JIT_PAGE_WRITTEN);
 }
 
 void bt_jit_flush_request(jit_ctx_t *c)
 {
     c->smc_count = JIT_SMC_MAX + 1;
+    if (c->fi)
+        c->fi->flush = 1;
 }

@@ -6,6 +6,7 @@
 #define BT_JIT_H
 
 #include "state.h"
+#include "fastinterp.h"
 
 /* What a translated function returns. */
 #define JIT_OK 0      /* ran to an exit; h->pc is the next pc */
@@ -17,6 +18,12 @@
 #define JIT_RUN_COLD 1    /* no translation for h->pc (or budget/interrupt): interpret */
 #define JIT_RUN_FAULT 2   /* deliver the pending exception */
 #define JIT_RUN_SMC 3     /* a store hit a page holding translations */
+#define JIT_RUN_HOT 4     /* the block at h->pc became hot: translate it */
+
+/* The JIT's bits of a page watch map byte (see FI_PAGE_DECODED). */
+#define JIT_PAGE_CODE 1
+#define JIT_PAGE_WRITTEN 2
+#define JIT_HOT_SIZE 8192 /* block-entry counters of the cold tier (a power of two) */
 
 #define JIT_SMC_MAX 16
 #define JIT_IC_SIZE 1024  /* indirect-jump cache entries (a power of two) */
@@ -42,11 +49,21 @@ typedef struct {
     jit_block_fn fn;
 } jit_ic_t;
 
+/* Entries into a block start the cold tier ran, by pc (a colliding pc takes
+ * the slot over: counting is a heuristic). */
+typedef struct {
+    uint64_t pc;
+    uint64_t count;
+} jit_hot_t;
+
 typedef struct jit_ctx {
     jit_entry_t *table;      /* open addressing, linear probing; owned by Python */
     uint64_t mask;           /* table size - 1 (a power of two) */
-    uint8_t *code_pages;     /* per RAM page: bit 0 holds translated code, bit 1 written */
+    uint8_t *code_pages;     /* per RAM page: JIT_PAGE_* bits (shared with the cold tier's) */
     uint64_t npages;
+    fi_ctx_t *fi;            /* the cold tier, or NULL: return to Python for cold code */
+    uint64_t fi_status;      /* JIT_RUN_COLD: the FI_* status the cold tier stopped with */
+    uint64_t hot_threshold;  /* block entries before JIT_RUN_HOT */
     uint64_t smc_pages[16];  /* RAM pages written since Python last looked */
     uint64_t smc_count;      /* > JIT_SMC_MAX: too many, flush everything */
     /* statistics */
@@ -56,6 +73,7 @@ typedef struct jit_ctx {
     uint64_t stat_ic_hit;    /* indirect jumps through the cache */
     uint64_t use_ic;         /* fill the indirect-jump cache (process VM) */
     jit_ic_t ic[1024];       /* JIT_IC_SIZE */
+    jit_hot_t hot[8192];     /* JIT_HOT_SIZE */
 } jit_ctx_t;
 
 /* The mode bits that change translation: privilege and whether FP is on. */
@@ -75,5 +93,10 @@ int bt_jit_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, ui
 int bt_jit_store(jit_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value);
 /* fence.i: the guest says code changed in ways stores may not have shown. */
 void bt_jit_flush_request(jit_ctx_t *c);
+/* A store to [vaddr, vaddr+size) succeeded: tell the tiers holding code
+ * there (either context may be NULL). */
+void bt_code_write(jit_ctx_t *jc, fi_ctx_t *fc, hart_t *h, uint64_t vaddr, uint64_t size);
+/* Drop the JIT's bits from the page watch map (all its translations went). */
+void bt_jit_clear_pages(jit_ctx_t *c);
 
 #endif

@@ -188,6 +188,18 @@ class Concrete:
         return result
 
 
+def run_until_exit(h, advance: Callable[[], object]) -> int:
+    """Every engine's run loop: call ``advance`` (which runs at least one
+    instruction or takes a trap, within the limit) until exit_request is set
+    or the instruction limit is reached; returns hart.exit_reason."""
+    while not h.exit_request:
+        if h.minstret >= h.insn_limit:
+            h.exit_reason = lib.EXIT_LIMIT
+            break
+        advance()
+    return h.exit_reason
+
+
 class Tracer:
     """Hooks the interpreter calls when tracing is on (bt_vmm.debug.trace)."""
 
@@ -209,13 +221,7 @@ class ReferenceInterpreter:
 
     def run(self) -> int:
         """Execute until hart.exit_request is set; returns hart.exit_reason."""
-        h = self.hart.ptr
-        while not h.exit_request:
-            if h.minstret >= h.insn_limit:
-                h.exit_reason = lib.EXIT_LIMIT
-                break
-            self.step()
-        return h.exit_reason
+        return run_until_exit(self.hart.ptr, self.step)
 
     def step(self) -> Decoded | None:
         """Take a pending interrupt or execute one instruction (the caller

@@ -1,94 +1,12 @@
-"""Run the same guest code under the reference interpreter and the fast
-interpreter and compare the whole architectural state."""
+"""The shared reference-vs-engine machinery (tests/enginetest.py) bound to
+the fast interpreter."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from enginetest import *  # the shared machinery, re-exported for the tests here
 
-from bt_vmm._core import ffi, lib
-
-from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.fast import FastInterpreter
-from bt_vmm.engines.reference import ReferenceInterpreter
-from bt_vmm.isa import encode
-
-M64 = (1 << 64) - 1
-FS_INITIAL = 1 << 13
-RAM_SIZE = 1 << 20
-# Host-side bookkeeping (pointers, statistics, the host clock), not architectural state.
-_SKIPPED = ("stat_", "tlb_", "ram", "time_offset")
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where a test program lives for one machine kind."""
-
-    kind: int
-    ram_base: int
-    code: int
-    trap_vec: int
-    data: int
-    low_guard: int = 0
-
-
-SYSTEM = Layout(lib.MACHINE_SYSTEM, 0x80000000, 0x80000000, 0x80008000, 0x80010000)
-USER = Layout(lib.MACHINE_USER, 0, 0x10000, 0x18000, 0x20000, low_guard=0x1000)
-
-
-def code_bytes(words: list[int]) -> bytes:
-    """16-bit parcels for compressed instructions, 32 bits for the rest."""
-    return b"".join(
-        (w & 0xFFFFFFFF).to_bytes(4, "little") if w & 3 == 3 else (w & 0xFFFF).to_bytes(2, "little")
-        for w in words
-    )
-
-
-def make_hart(layout: Layout, words: list[int], *, regs=None, fregs=None, mem=None, limit: int) -> Hart:
-    """A fresh hart with ``words`` at layout.code; traps go to a `jal x0, 0`
-    loop at layout.trap_vec (system VM) or stop the run (process VM)."""
-    h = Hart(layout.ram_base, RAM_SIZE, layout.kind, layout.low_guard)
-    p = h.ptr
-    h.write_phys(layout.code, code_bytes(words))
-    h.write_phys(layout.trap_vec, encode("jal", rd=0, off=0).to_bytes(4, "little"))
-    for addr, data in (mem or {}).items():
-        h.write_phys(addr, data)
-    p.pc = layout.code
-    p.mtvec = layout.trap_vec
-    p.mstatus |= FS_INITIAL
-    for r, v in (regs or {}).items():
-        p.x[r] = v & M64
-    for r, v in (fregs or {}).items():
-        p.f[r] = v & M64
-    p.insn_limit = limit
-    return h
-
-
-def snapshot(h: Hart, ranges: list[tuple[int, int]]) -> dict:
-    """Every architectural field of hart_t, plus the given memory ranges."""
-    state = {}
-    for name, _ in ffi.typeof("hart_t").fields:
-        if name.startswith(_SKIPPED):
-            continue
-        value = getattr(h.ptr, name)
-        state[name] = list(value) if isinstance(value, ffi.CData) else value
-    for addr, n in ranges:
-        state[f"mem@{addr:x}"] = h.read_phys(addr, n)
-    return state
-
-
-def run_both(layout: Layout, words: list[int], *, ranges=(), **setup) -> tuple[dict, dict, FastInterpreter]:
+def run_both(layout, words: list[int], **setup) -> tuple[dict, dict, FastInterpreter]:
     """(reference state, fast interpreter state, the fast engine) after running ``words``."""
-    ranges = [(layout.code, len(code_bytes(words)) + 4), *ranges]
-    results = []
-    for engine in (ReferenceInterpreter, FastInterpreter):
-        h = make_hart(layout, words, **setup)
-        eng = engine(h)
-        eng.run()
-        results.append((snapshot(h, ranges), eng))
-        h.close()
-    (ref, _), (fast, fast_engine) = results
-    return ref, fast, fast_engine
-
-
-def assert_same(ref: dict, fast: dict) -> None:
-    diff = {k: (ref[k], fast[k]) for k in ref if ref[k] != fast[k]}
-    assert not diff, f"reference vs fast interpreter differ (ref, fast): {diff}"
+    return run_against_reference(FastInterpreter, layout, words, **setup)

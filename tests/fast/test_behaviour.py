@@ -3,17 +3,21 @@ faults, the exact instruction limit, exit requests, and the handlers
 specialised on an instruction's fields."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from bt_vmm._core import lib
 
 from bt_vmm.engines.fast import FastInterpreter
 from bt_vmm.isa import encode
 
-from .common import SYSTEM, USER, assert_same, make_hart, run_both
+from .common import (
+    LAYOUTS,
+    SYSTEM,
+    assert_same,
+    make_hart,
+    run_both,
+    run_with_exit_request,
+)
 
-LAYOUTS = pytest.mark.parametrize("layout", [SYSTEM, USER], ids=["system", "user"])
 A0, A1, A2, T0, T1, T2 = 10, 11, 12, 5, 6, 7
 ADD7 = encode("addi", rd=A0, rs1=A0, imm=7)
 
@@ -81,16 +85,7 @@ def test_the_instruction_limit_is_exact(layout, limit):
 
 def test_an_exit_request_stops_a_hot_loop():
     h = make_hart(SYSTEM, [encode("jal", rd=0, off=0)], limit=(1 << 64) - 1)
-    engine = FastInterpreter(h)
-
-    def request():
-        h.ptr.exit_reason = lib.EXIT_REQUEST
-        h.ptr.exit_request = 1
-
-    timer = threading.Timer(0.2, request)
-    timer.start()
-    assert engine.run() == lib.EXIT_REQUEST
-    timer.join()
+    assert run_with_exit_request(FastInterpreter(h), h, 0.2) == lib.EXIT_REQUEST
     assert h.ptr.minstret > 1000 and h.ptr.pc == SYSTEM.code
 
 

@@ -1,8 +1,13 @@
 """Properties of the decoder and encoder derived from the ISA description."""
-import pytest
-from hypothesis import assume, given, settings, strategies as st
+from __future__ import annotations
 
-from bt_vmm.isa import DECODER, REGISTRY, IllegalInstruction, encode
+from typing import Any
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from bt_vmm.isa import DECODER, REGISTRY, Decoded, IllegalInstruction, encode
 
 from .fields import encoding_fields
 
@@ -15,16 +20,28 @@ def _is_valid(spec, fields):
     return spec.valid is None or spec.valid(**fields)
 
 
-@pytest.mark.parametrize("name", WIDE)
-@settings(max_examples=25, deadline=None)
-@given(data=st.data())
-def test_decode_inverts_encode(name, data):
-    spec = REGISTRY.insns[name]
+def _random_encoding(data, table: dict, name: str, length: int) -> tuple[Any, dict, int, Decoded]:
+    """Random valid operands for instruction ``name`` of ``table``: (its spec,
+    the operands, the word, that word decoded), checking the decoded length
+    and raw word on the way."""
+    spec = table[name]
     fields = data.draw(encoding_fields(spec.encoding))
     assume(_is_valid(spec, fields))
     word = encode(name, **fields)
     d = DECODER.decode(word)
-    assert d.length == 4 and d.raw == word
+    assert d.length == length and d.raw == word
+    return spec, fields, word, d
+
+
+def _per_instruction_property(test):
+    """``test(name, data)`` on 25 random examples for each instruction."""
+    return settings(max_examples=25, deadline=None)(given(data=st.data())(test))
+
+
+@pytest.mark.parametrize("name", WIDE)
+@_per_instruction_property
+def test_decode_inverts_encode(name, data):
+    spec, fields, word, d = _random_encoding(data, REGISTRY.insns, name, 4)
     if d.spec is not spec:
         # Only a strictly more specific encoding may shadow another one
         # (e.g. a fixed-operand form); it must then describe the same word.
@@ -36,15 +53,9 @@ def test_decode_inverts_encode(name, data):
 
 
 @pytest.mark.parametrize("name", NARROW)
-@settings(max_examples=25, deadline=None)
-@given(data=st.data())
+@_per_instruction_property
 def test_compressed_decodes_to_its_expansion(name, data):
-    cspec = REGISTRY.compressed[name]
-    fields = data.draw(encoding_fields(cspec.encoding))
-    assume(_is_valid(cspec, fields))
-    word = encode(name, **fields)
-    d = DECODER.decode(word)
-    assert d.length == 2 and d.raw == word
+    cspec, fields, _, d = _random_encoding(data, REGISTRY.compressed, name, 2)
     assert d.spec.name == cspec.target
     assert d.fields == cspec.expand(**fields)
     # the expansion is a real 32-bit instruction that decodes the same way

@@ -160,6 +160,26 @@ def test_flags_accrue(engine):
     assert (h.ptr.f[10], h.ptr.fflags) == (INF_D, NX | UF | DZ)
 
 
+def test_flags_after_guest_clears_them(engine):
+    """Host flags left by earlier operations never reach fflags once the guest clears it."""
+    FFLAGS = 0x001
+    words = [
+        encode("fadd.d", rd=1, rs1=11, rs2=12, rm=DYN),      # inexact, NX already set
+        encode("csrrs", rd=10, rs1=0, csr=FFLAGS),
+        encode("fmul.d", rd=2, rs1=13, rs2=14, rm=DYN),      # overflow
+        encode("csrrs", rd=11, rs1=0, csr=FFLAGS),
+        encode("csrrwi", rd=0, uimm=0, csr=FFLAGS),
+        encode("fadd.d", rd=3, rs1=11, rs2=11, rm=DYN),      # exact
+        encode("csrrs", rd=12, rs1=0, csr=FFLAGS),
+        encode("fadd.d", rd=4, rs1=11, rs2=12, rm=DYN),
+    ]
+    fregs = {11: d(1.0), 12: d(2.0**-60), 13: d(1.7976931348623157e308), 14: d(2.0)}
+    h = run_insns(engine, words, fregs=fregs, csrs={"fflags": NX})
+    assert trap_cause(h) is None
+    assert (x(h, "a0"), x(h, "a1"), x(h, "a2"), h.ptr.fflags) == (NX, NX | OF, 0, NX)
+    assert (h.ptr.f[1], h.ptr.f[2], h.ptr.f[3], h.ptr.f[4]) == (d(1.0), INF_D, d(2.0), d(1.0))
+
+
 # --- exception flags ---
 
 FLAG_CASES = [

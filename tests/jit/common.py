@@ -1,93 +1,28 @@
-"""Run the same guest code under the reference interpreter and the JIT and
-compare the whole architectural state."""
+"""The shared reference-vs-engine machinery (tests/enginetest.py) bound to
+the JIT."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from enginetest import *  # the shared machinery, re-exported for the tests here
 
-from bt_vmm._core import ffi, lib
-from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.jit import JitEngine
-from bt_vmm.engines.reference import ReferenceInterpreter
 from bt_vmm.isa import encode
 
-M64 = (1 << 64) - 1
-FS_INITIAL = 1 << 13
-# Host-side bookkeeping (pointers, statistics, the host clock), not architectural state.
-_SKIPPED = ("stat_", "tlb_", "ram", "time_offset")
 
-
-@dataclass(frozen=True)
-class Layout:
-    """Where a test program lives for one machine kind."""
-
-    kind: int
-    ram_base: int
-    code: int
-    trap_vec: int
-    data: int
-    low_guard: int = 0
-
-
-SYSTEM = Layout(lib.MACHINE_SYSTEM, 0x80000000, 0x80000000, 0x80008000, 0x80010000)
-USER = Layout(lib.MACHINE_USER, 0, 0x10000, 0x18000, 0x20000, low_guard=0x1000)
-RAM_SIZE = 1 << 20
-
-
-def code_bytes(words: list[int]) -> bytes:
-    return b"".join(
-        (w & 0xFFFFFFFF).to_bytes(4, "little") if w & 3 == 3 else (w & 0xFFFF).to_bytes(2, "little")
-        for w in words
-    )
-
-
-def make_hart(layout: Layout, words: list[int], *, regs=None, fregs=None, mem=None, limit: int) -> Hart:
-    """A fresh hart with ``words`` at layout.code; traps go to a `jal x0, 0`
-    loop at layout.trap_vec (system VM) or stop the run (process VM)."""
-    h = Hart(layout.ram_base, RAM_SIZE, layout.kind, layout.low_guard)
-    p = h.ptr
-    h.write_phys(layout.code, code_bytes(words))
-    h.write_phys(layout.trap_vec, encode("jal", rd=0, off=0).to_bytes(4, "little"))
-    for addr, data in (mem or {}).items():
-        h.write_phys(addr, data)
-    p.pc = layout.code
-    p.mtvec = layout.trap_vec
-    p.mstatus |= FS_INITIAL
-    for r, v in (regs or {}).items():
-        p.x[r] = v & M64
-    for r, v in (fregs or {}).items():
-        p.f[r] = v & M64
-    p.insn_limit = limit
-    return h
-
-
-def snapshot(h: Hart, ranges: list[tuple[int, int]]) -> dict:
-    """Every architectural field of hart_t, plus the given memory ranges."""
-    state = {}
-    for name, _ in ffi.typeof("hart_t").fields:
-        if name.startswith(_SKIPPED):
-            continue
-        value = getattr(h.ptr, name)
-        state[name] = list(value) if isinstance(value, ffi.CData) else value
-    for addr, n in ranges:
-        state[f"mem@{addr:x}"] = h.read_phys(addr, n)
-    return state
-
-
-def run_both(layout: Layout, words: list[int], *, ranges=(), hot: int = 1, disk_cache=None, **setup):
-    """(interpreter state, JIT state, the JIT engine) after running ``words``
+def run_both(layout, words: list[int], *, hot: int = 1, disk_cache=None, **setup) -> tuple[dict, dict, JitEngine]:
+    """(reference state, JIT state, the JIT engine) after running ``words``
     (the JIT's on-disk cache in ``disk_cache``; by default none)."""
-    ranges = [(layout.code, 4 * len(words) + 4), *ranges]
-    results = []
-    for engine in (ReferenceInterpreter, lambda hart: JitEngine(hart, hot=hot, disk_cache=disk_cache)):
-        h = make_hart(layout, words, **setup)
-        eng = engine(h)
-        eng.run()
-        results.append((snapshot(h, ranges), eng))
-        h.close()
-    (ref, _), (jit, jit_engine) = results
-    return ref, jit, jit_engine
+    return run_against_reference(lambda h: JitEngine(h, hot=hot, disk_cache=disk_cache), layout, words, **setup)
 
 
-def assert_same(ref: dict, jit: dict) -> None:
-    diff = {k: (ref[k], jit[k]) for k in ref if ref[k] != jit[k]}
-    assert not diff, f"interpreter vs JIT differ (ref, jit): {diff}"
+def counting_loop() -> list[int]:
+    """a0 counts iterations of a two-block loop that also stores a0 at t2
+    (a2 counts every fourth iteration)."""
+    a0, a1, a2, t2 = 10, 11, 12, 7
+    return [
+        encode("addi", rd=a0, rs1=a0, imm=1),
+        encode("sd", rs1=t2, rs2=a0, imm=0),
+        encode("andi", rd=a1, rs1=a0, imm=3),
+        encode("bne", rs1=a1, rs2=0, off=8),
+        encode("addi", rd=a2, rs1=a2, imm=1),
+        encode("jal", rd=0, off=-20),
+    ]

@@ -58,13 +58,13 @@ def test_second_run_loads_objects_from_the_disk_cache(tmp_path):
     (ref1, jit1, first), (ref2, jit2, second) = runs
     assert_same(ref1, jit1)
     assert_same(ref2, jit2)
-    assert first.stats.disk_hits == 0 and list(tmp_path.glob("*.o"))
+    assert first.stats.disk_hits == 0 and list(tmp_path.glob("jit-*.btc"))
     assert second.stats.disk_hits == first.stats.batches > 0
 
 
 def test_no_disk_cache_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("BT_VMM_JIT_CACHE", "off")
-    from bt_vmm.engines.jit.diskcache import default_directory
+    monkeypatch.setenv("BT_VMM_CACHE", "off")
+    from bt_vmm.engines.diskcache import default_directory
     assert default_directory() is None
     _, _, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=None)
     assert eng.stats.batches > 0 and eng.stats.disk_hits == 0

@@ -3,19 +3,25 @@ instruction limit and exit requests inside hot loops: the JIT must leave
 the hart exactly as the reference interpreter does."""
 from __future__ import annotations
 
-import threading
-
 import pytest
-
 from bt_vmm._core import lib
+
 from bt_vmm.engines.jit import JitEngine
 from bt_vmm.engines.reference import ReferenceInterpreter
 from bt_vmm.isa import encode
 
-from .common import SYSTEM, USER, assert_same, make_hart, run_both
+from .common import (
+    LAYOUTS,
+    SYSTEM,
+    USER,
+    assert_same,
+    counting_loop,
+    make_hart,
+    run_both,
+    run_with_exit_request,
+)
 
 A0, A1, A2, A3, T0, T1, T2, T3, RA = 10, 11, 12, 13, 5, 6, 7, 28, 1
-LAYOUTS = pytest.mark.parametrize("layout", [SYSTEM, USER], ids=["system", "user"])
 NOP = encode("addi", rd=0, rs1=0, imm=0)
 
 
@@ -116,22 +122,10 @@ def test_page_fault_in_the_middle_of_a_block():
     assert (x[A0], x[A3], data) == (5, 0, (5).to_bytes(8, "little"))
 
 
-def _hot_loop() -> list[int]:
-    """a0 counts iterations of a two-block loop that also stores to memory."""
-    return [
-        encode("addi", rd=A0, rs1=A0, imm=1),
-        encode("sd", rs1=T2, rs2=A0, imm=0),
-        encode("andi", rd=A1, rs1=A0, imm=3),
-        encode("bne", rs1=A1, rs2=0, off=8),
-        encode("addi", rd=A2, rs1=A2, imm=1),
-        encode("jal", rd=0, off=-20),
-    ]
-
-
 @LAYOUTS
 @pytest.mark.parametrize("limit", [1, 7, 100, 1001, 2003])
 def test_instruction_limit_inside_a_hot_loop(layout, limit):
-    ref, jit, _ = run_both(layout, _hot_loop(), hot=3, regs={T2: layout.data},
+    ref, jit, _ = run_both(layout, counting_loop(), hot=3, regs={T2: layout.data},
                            ranges=[(layout.data, 8)], limit=limit)
     assert_same(ref, jit)
     assert jit["minstret"] == limit and jit["exit_reason"] == lib.EXIT_LIMIT
@@ -140,17 +134,9 @@ def test_instruction_limit_inside_a_hot_loop(layout, limit):
 @LAYOUTS
 def test_exit_request_stops_a_hot_loop(layout):
     """What Ctrl-C and --timeout do: set exit_request from another thread."""
-    h = make_hart(layout, _hot_loop(), regs={T2: layout.data}, limit=(1 << 64) - 1)
+    h = make_hart(layout, counting_loop(), regs={T2: layout.data}, limit=(1 << 64) - 1)
     engine = JitEngine(h, hot=2)
-
-    def request():
-        h.ptr.exit_reason = lib.EXIT_REQUEST
-        h.ptr.exit_request = 1
-
-    timer = threading.Timer(0.3, request)
-    timer.start()
-    assert engine.run() == lib.EXIT_REQUEST
-    timer.join()
+    assert run_with_exit_request(engine, h, 0.3) == lib.EXIT_REQUEST
     p = h.ptr
     assert p.x[A0] > 1000                      # it ran natively for a while
     assert int.from_bytes(h.read_phys(layout.data, 8), "little") in (p.x[A0], p.x[A0] - 1)
@@ -168,12 +154,12 @@ def test_translation_cache_size_limit_flushes_and_stays_correct():
 
 
 def test_stats_report_compilation_and_dispatch():
-    h = make_hart(USER, _hot_loop(), regs={T2: USER.data}, limit=5000)
+    h = make_hart(USER, counting_loop(), regs={T2: USER.data}, limit=5000)
     engine = JitEngine(h, hot=4)
     assert engine.run() == lib.EXIT_LIMIT
     summary = engine.stats.summary()
     assert summary["regions translated"] >= 1
-    assert summary["guest instructions translated"] >= len(_hot_loop())
+    assert summary["guest instructions translated"] >= len(counting_loop())
     assert summary["compile time total (s)"] > 0
     assert summary["compile time p95 per region (ms)"] >= summary["compile time median per region (ms)"] > 0
     assert summary["translation cache hits (native dispatches)"] >= 1

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pathlib
 import sys
 import time
 from itertools import count
 
-import llvmlite
 from llvmlite import binding as llvm
 from llvmlite import ir
 
-from bt_vmm._core import ffi, lib
+from bt_vmm._core import lib
+from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.handlers import HandlerEmitter, NeedsConcrete, layout_of
 from bt_vmm.engines.jit.layout import c_function
 from bt_vmm.isa import REGISTRY
@@ -30,18 +29,9 @@ from bt_vmm.isa import REGISTRY
 SpecialKey = tuple[bool, str, tuple[int, ...]]   # (system, spec name, fields)
 
 
-def cache_dir() -> pathlib.Path:
-    """BT_VMM_CACHE, else $XDG_CACHE_HOME/bt-vmm, else ~/.cache/bt-vmm."""
-    where = os.environ.get("BT_VMM_CACHE")
-    if where:
-        return pathlib.Path(where)
-    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
-    return pathlib.Path(base) / "bt-vmm"
-
-
 def _source_digest() -> str:
-    """What generic handlers are derived from: ISA modules, this package,
-    the shared LLVM backend, llvmlite, the host CPU and the C layouts."""
+    """What generic handlers are derived from: ISA modules, this package and
+    the shared LLVM backend (the disk cache adds the host and C layouts)."""
     h = hashlib.sha256()
     modules = sorted({s.module for s in REGISTRY.insns.values()} | {c.module for c in REGISTRY.compressed.values()}
                      | {"bt_vmm.isa.spec", "bt_vmm.engines.jit.backend", "bt_vmm.engines.jit.layout",
@@ -50,19 +40,7 @@ def _source_digest() -> str:
         path = getattr(sys.modules.get(name), "__file__", None)
         if path:
             h.update(name.encode() + pathlib.Path(path).read_bytes())
-    h.update(llvmlite.__version__.encode())
-    h.update(llvm.get_host_cpu_name().encode() + llvm.get_host_cpu_features().flatten().encode())
-    for struct in ("hart_t", "fi_ctx_t", "fi_entry_t", "tlb_entry_t"):
-        h.update(repr([(n, f.offset) for n, f in ffi.typeof(struct).fields]).encode())
-    return h.hexdigest()[:24]
-
-
-def _prune(stem: pathlib.Path) -> None:
-    """Drop the objects of older sources (the cache holds one per machine kind)."""
-    kind = stem.name.rsplit("-", 1)[0]
-    for old in stem.parent.glob(f"{kind}-*"):
-        if old.stem.split(".")[0] != stem.name:
-            old.unlink(missing_ok=True)
+    return h.hexdigest()
 
 
 class HandlerCompiler:
@@ -76,7 +54,8 @@ class HandlerCompiler:
         empty.triple = self.target.triple
         self.engine = llvm.create_mcjit_compiler(empty, self.target)
         self.engine.set_object_cache(self._notify, self._cached_object)
-        self._pending_object: pathlib.Path | None = None
+        self._disk = DiskCache(default_directory())
+        self._pending_key: str | None = None   # the disk-cache entry the next object fills
         self._loaded_object: bytes | None = None
         self.generic: dict[bool, dict[str, int]] = {}
         self.special: dict[SpecialKey, int] = {}
@@ -89,13 +68,8 @@ class HandlerCompiler:
 
     # --- the object cache hooks MCJIT calls ---
     def _notify(self, module, buffer: bytes) -> None:
-        if self._pending_object is not None:
-            tmp = self._pending_object.with_suffix(f".{os.getpid()}.tmp")
-            try:
-                tmp.write_bytes(buffer)
-                tmp.replace(self._pending_object)   # atomic: concurrent processes see all or nothing
-            except OSError:
-                pass  # no cache: only the next start is slower
+        if self._pending_key is not None:
+            self._disk.put(self._pending_key, json.dumps(self._pending_names).encode() + b"\n" + buffer)
 
     def _cached_object(self, module) -> bytes | None:
         return self._loaded_object
@@ -109,44 +83,24 @@ class HandlerCompiler:
 
     def _load_generic(self, system: bool) -> dict[str, int]:
         t0 = time.perf_counter()
-        stem = cache_dir() / f"fast-{'system' if system else 'user'}-{_source_digest()}"
-        obj, meta = stem.with_suffix(".o"), stem.with_suffix(".json")
-        names = self._read_meta(meta) if obj.exists() else None
+        key = self._disk.key("fast", "system" if system else "user", _source_digest())
+        names, obj = _unpack(self._disk.get(key))
         if names is not None:
-            self._loaded_object = obj.read_bytes()
+            self._loaded_object = obj
             module = llvm.parse_assembly("")   # the object stands in for the IR
             self.loaded_from_disk = True
         else:
             module, names = self._generic_module(system)
-            self._pending_object = obj if self._cache_writable(meta, names) else None
-            _prune(stem)
+            self._pending_key, self._pending_names = key, names
         module.triple = self.target.triple
         self.engine.add_module(module)
         self.engine.finalize_object()
-        self._loaded_object = self._pending_object = None
+        self._loaded_object = self._pending_key = None
         addresses = {spec: self.engine.get_function_address(fn) for spec, fn in names.items()}
         self.compile_seconds += time.perf_counter() - t0
         if not all(addresses.values()):
-            raise RuntimeError("fast interpreter: handler object cache is inconsistent; remove " + str(stem))
+            raise RuntimeError(f"fast interpreter: disk cache entry {key} lacks handlers; remove it")
         return addresses
-
-    @staticmethod
-    def _read_meta(meta: pathlib.Path) -> dict[str, str] | None:
-        try:
-            return json.loads(meta.read_text())
-        except (OSError, ValueError):
-            return None
-
-    @staticmethod
-    def _cache_writable(meta: pathlib.Path, names: dict[str, str]) -> bool:
-        try:
-            meta.parent.mkdir(parents=True, exist_ok=True)
-            tmp = meta.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(names))
-            tmp.replace(meta)
-            return True
-        except OSError:
-            return False
 
     def _generic_module(self, system: bool) -> tuple[llvm.ModuleRef, dict[str, str]]:
         module = ir.Module(name=f"fast_{'system' if system else 'user'}")
@@ -190,6 +144,16 @@ class HandlerCompiler:
         pb = llvm.create_pass_builder(self.target, llvm.PipelineTuningOptions(speed_level=2))
         pb.getModulePassManager().run(mod, pb)
         return mod
+
+
+def _unpack(entry: bytes | None) -> tuple[dict[str, str] | None, bytes]:
+    """(handler names by spec, object code) of a disk-cache entry; None: unusable."""
+    header, _, obj = (entry or b"").partition(b"\n")
+    try:
+        names = json.loads(header)
+    except ValueError:
+        return None, b""
+    return (names, obj) if isinstance(names, dict) and obj else (None, b"")
 
 
 _COMPILER: HandlerCompiler | None = None

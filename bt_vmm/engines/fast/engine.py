@@ -17,7 +17,7 @@ from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.fast.compiler import SpecialKey, compiler
 from bt_vmm.engines.fast.handlers import layout_of
-from bt_vmm.engines.reference import ReferenceInterpreter, Tracer
+from bt_vmm.engines.reference import ReferenceInterpreter, Tracer, run_until_exit
 from bt_vmm.isa import DECODER, Decoded, IllegalInstruction
 
 M64 = (1 << 64) - 1
@@ -57,10 +57,12 @@ class FastInterpreter:
     # bt-vmm bench: ~100 MIPS makes the large workloads (qemu-sized) take minutes.
     bench_workload = "medium"  # `bt-vmm bench` sizes for ~100+ MIPS
 
-    def __init__(self, hart: Hart, tracer: Tracer | None = None):
+    def __init__(self, hart: Hart, tracer: Tracer | None = None, interp: ReferenceInterpreter | None = None):
+        """``interp``: the reference interpreter to fall back on (a JIT passes
+        the one whose stores it tracks)."""
         self.hart = hart
         self.tracer = tracer
-        self.interp = ReferenceInterpreter(hart, tracer)
+        self.interp = interp or ReferenceInterpreter(hart, tracer)
         self.system = hart.ptr.machine_kind == lib.MACHINE_SYSTEM
         ctx = lib.fi_new(hart.ptr)
         if ctx == ffi.NULL:
@@ -72,31 +74,26 @@ class FastInterpreter:
 
     def run(self) -> int:
         """Execute until hart.exit_request is set; returns hart.exit_reason."""
-        h = self.hart.ptr
-        while not h.exit_request:
-            if h.minstret >= h.insn_limit:
-                h.exit_reason = lib.EXIT_LIMIT
-                break
-            if self.tracer:  # tracing sees every instruction: the reference interpreter
-                self.step_reference()
-                continue
-            self.run_steps(M64)
-        return h.exit_reason
+        # tracing sees every instruction: the reference interpreter
+        return run_until_exit(self.hart.ptr, self.step_reference if self.tracer else lambda: self.run_steps(M64))
 
     def run_steps(self, max_steps: int) -> int:
         """Run at most ``max_steps`` pre-decoded instructions natively, then
         deal with why the loop stopped (decode a miss, deliver a fault, take
-        an interrupt); returns the FI_* status of the native loop.  The cold
-        tier entry point for the JIT."""
+        an interrupt); returns the FI_* status of the native loop."""
+        r = lib.fi_run(self.ctx, self.hart.ptr, max_steps)
+        self.handle(r)
+        return r
+
+    def handle(self, r: int) -> None:
+        """Deal with the FI_* status the native loop stopped with."""
         h = self.hart.ptr
-        r = lib.fi_run(self.ctx, h, max_steps)
         if r == lib.FI_FAULT:
             self.interp._deliver(h)
         elif r == lib.FI_IRQ:
             self.step_reference()   # takes the interrupt, as the reference interpreter would
         elif r == lib.FI_MISS and not self.predecode(h.pc):
             self.step_reference()
-        return r
 
     def step_reference(self) -> Decoded | None:
         self.stats.stepped += 1

@@ -345,32 +345,23 @@ class HandlerEmitter(IRValues):
     def load(self, addr, size, signed=False, for_store=False):
         addr = self.v(addr)
         hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load", for_store)
-        fast, slow, join = self._diamond(hit, ("ld_fast", "ld_slow", "ld_join"))
-        self.b.position_at_end(fast)
-        raw = self.b.load(host, typ=ir.IntType(8 * size))
-        fast_v = self.b.zext(raw, I64) if size < 8 else raw
-        self.b.branch(join)
-        self.b.position_at_end(slow)
-        status = self._helper("fi_load", self.h, addr, const(size), const(int(for_store)), self._out)
-        self._fail_if(self.b.icmp_unsigned("!=", status, ir.Constant(I32, 0)))
-        slow_v = self.b.load(self._out, typ=I64)
-        slow_end = self.b.block
-        self.b.branch(join)
-        self.b.position_at_end(join)
-        value = self.b.phi(I64)
-        value.add_incoming(fast_v, fast)
-        value.add_incoming(slow_v, slow_end)
-        return self.sext(value, 8 * size) if signed and size < 8 else value
+
+        def slow_path() -> ir.Value:
+            status = self._helper("fi_load", self.h, addr, const(size), const(int(for_store)), self._out)
+            self._fail_if(self.b.icmp_unsigned("!=", status, ir.Constant(I32, 0)))
+            return self.b.load(self._out, typ=I64)
+
+        return self._load_diamond(hit, host, size, signed, slow_path)
 
     def store(self, addr, v, size):
         addr, value = self.v(addr), self.v(v)
         hit, host, ram_off = self._fast_address(addr, size, "tlb_store")
         check, slow, join = self._diamond(hit, ("st_check", "st_slow", "st_join"))
-        # Pages holding pre-decoded code, and a live LR reservation, take the slow path.
+        # Pages holding code of any tier, and a live LR reservation, take the slow path.
         self.b.position_at_end(check)
-        pages = self.b.inttoptr(self._ctx_load("pages"), PTR)
-        decoded = self.b.load(self._gep(pages, self.b.shl(self.b.lshr(ram_off, const(12)), const(3))), typ=I64)
-        clean = self.b.and_(self.b.icmp_unsigned("==", decoded, const(0)),
+        watch = self.b.inttoptr(self._ctx_load("watch"), PTR)
+        flags = self.b.load(self._gep(watch, self.b.lshr(ram_off, const(12))), typ=I8)
+        clean = self.b.and_(self.b.icmp_unsigned("==", flags, ir.Constant(I8, 0)),
                             self.b.icmp_unsigned("==", self.load_field("reservation"), const(M64)))
         fast = self.fn.append_basic_block("st_fast")
         self.b.cbranch(clean, fast, slow)

@@ -8,6 +8,8 @@ and the primitive definitions exist once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from llvmlite import ir
 
 from bt_vmm.engines.reference import Concrete
@@ -56,6 +58,34 @@ class IRValues:
         return fn
 
     # --- integer arithmetic ---
+    # --- the shape of a guest load, shared by the engines' backends ---
+    def _likely(self, cond: ir.Value, fast: ir.Block, slow: ir.Block) -> None:
+        self.b.cbranch(cond, fast, slow)
+
+    def _guest(self, instr: ir.Instruction) -> ir.Instruction:
+        """Hook to annotate an access to guest RAM."""
+        return instr
+
+    def _load_diamond(self, hit: ir.Value, host: ir.Value, size: int, signed: bool,
+                      slow_path: Callable[[], ir.Value]) -> ir.Value:
+        """A load of ``size`` bytes: inline from ``host`` when ``hit``, else
+        the 64-bit value ``slow_path()`` emits (out of line)."""
+        fast, slow, join = (self.fn.append_basic_block(n) for n in ("ld_fast", "ld_slow", "ld_join"))
+        self._likely(hit, fast, slow)
+        self.b.position_at_end(fast)
+        raw = self._guest(self.b.load(host, typ=ir.IntType(8 * size)))
+        fast_v = self.b.zext(raw, I64) if size < 8 else raw
+        self.b.branch(join)
+        self.b.position_at_end(slow)
+        slow_v = slow_path()
+        slow_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        value = self.b.phi(I64)
+        value.add_incoming(fast_v, fast)
+        value.add_incoming(slow_v, slow_end)
+        return self.sext(value, 8 * size) if signed and size < 8 else value
+
     def add(self, a, b):
         return self._binop("add", a, b, self.b.add)
 

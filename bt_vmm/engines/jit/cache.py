@@ -7,6 +7,7 @@ import pathlib
 import statistics
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import count
 
 from llvmlite import binding as llvm
@@ -14,14 +15,27 @@ from llvmlite import ir
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
-from bt_vmm.engines.jit.diskcache import DiskCache
-from bt_vmm.engines.jit.region import PAGE, RegionEmitter, RegionInfo, RegionPlan, Untranslatable
+from bt_vmm.engines.diskcache import DiskCache, files_digest
+from bt_vmm.engines.jit.region import (
+    PAGE,
+    RegionEmitter,
+    RegionInfo,
+    RegionPlan,
+    Untranslatable,
+)
 
 M64 = (1 << 64) - 1
 _PLACEHOLDER = "btjit_region_"   # in function names until the batch's content hash is known
 Key = tuple[int, int, int]   # (virtual pc, physical pc, mode)
+_JIT_BITS = lib.JIT_PAGE_CODE | lib.JIT_PAGE_WRITTEN
 
 _llvm_ready = False
+
+
+@cache
+def _sources() -> str:
+    """The JIT's own sources decide its object code besides the IR (the pass pipeline)."""
+    return files_digest(pathlib.Path(__file__).parent.glob("*.py"))
 
 
 def _init_llvm() -> None:
@@ -84,7 +98,9 @@ class CodeCache:
     """Translations of one hart, keyed by (virtual pc, physical pc, mode)."""
 
     def __init__(self, hart: Hart, opt_level: int = 2, max_insns: int = 1 << 20,
-                 disk: DiskCache | None = None):
+                 disk: DiskCache | None = None, watch=None):
+        """``watch``: the cold tier's page watch map (fi_ctx_t.watch), shared
+        so that each tier's stores see the other's code pages."""
         _init_llvm()
         self.hart = hart
         self.opt_level = opt_level
@@ -93,7 +109,7 @@ class CodeCache:
         self.disk = disk or DiskCache(None)
         self.ctx = ffi.new("jit_ctx_t *")
         self._npages = hart.ptr.ram_size // PAGE + 1
-        self._code_pages = ffi.new("uint8_t[]", self._npages)
+        self._code_pages = ffi.new("uint8_t[]", self._npages) if watch is None else watch
         self.ctx.code_pages = self._code_pages
         self.ctx.npages = self._npages
         self.ctx.use_ic = hart.ptr.machine_kind == lib.MACHINE_USER
@@ -170,8 +186,8 @@ class CodeCache:
         """Compile a batch's IR (or take its object from the disk cache) into
         the execution engine.  Symbols are named by the content hash, so an
         object from disk defines the names this run expects."""
-        key = self.disk.key(text, self.opt_level)
-        prefix = f"r{key[:24]}_"
+        key = self.disk.key("jit", _sources(), f"O{self.opt_level}", text)
+        prefix = f"r{key[4:28]}_"
         if key in self._loaded:   # the same batch again (after an invalidation): fresh names
             prefix += f"{next(self._names)}_"
         for info in regions:
@@ -242,7 +258,7 @@ class CodeCache:
         for page in info.pages:
             self.page_regions.setdefault(page, set()).add(key)
             if 0 <= page - base < self._npages:
-                self._code_pages[page - base] = 1
+                self._code_pages[page - base] |= lib.JIT_PAGE_CODE
         for slot in self.links.get(key, ()):
             _set_slot(slot, address)
         if 2 * len(self.entries) > self.ctx.mask + 1:
@@ -271,19 +287,19 @@ class CodeCache:
                     self.translated_insns -= info.instructions
                 for slot in self.links.get(key, ()):
                     _set_slot(slot, 0)
-            self._code_pages[page - base] = 0
+            self._code_pages[page - base] &= ~_JIT_BITS
         # Other pages may have lost regions too: recompute their code bits.
         live = {p for info in self.entries.values() for p in info.pages}
         for page in list(self.page_regions):
             self.page_regions[page] = {k for k in self.page_regions[page] if k in self.entries}
             if page not in live:
                 del self.page_regions[page]
-                self._code_pages[page - base] = 0
+                self._code_pages[page - base] &= ~_JIT_BITS
         self._resize_table(self.ctx.mask + 1)
 
     def flush(self) -> None:
         """Forget every translation (cache full, fence.i, many code writes)."""
         self.stats.flushes += 1
         self.ctx.smc_count = 0
-        ffi.memmove(self._code_pages, bytes(self._npages), self._npages)
+        lib.bt_jit_clear_pages(self.ctx)
         self._new_engine()

@@ -1,27 +1,33 @@
-"""The JIT engine: cold code in the interpreter tier, hot code translated
-into regions and run from the native dispatch loop (csrc/jit.c)."""
+"""The JIT engine: cold code in the fast interpreter tier, hot code
+translated into regions; both run from the native dispatch loop
+(csrc/jit.c), which counts block entries and returns to Python only for
+rare events (a block became hot, a pre-decode miss, a fault, an interrupt)."""
 from __future__ import annotations
 
 import pathlib
 
+import numpy as np
+
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
+from bt_vmm.engines.diskcache import DiskCache, default_directory
+from bt_vmm.engines.fast.engine import FastInterpreter
 from bt_vmm.engines.jit.cache import CodeCache, JitStats, Key
-from bt_vmm.engines.jit.diskcache import DiskCache, default_directory
 from bt_vmm.engines.jit.region import PAGE, RegionPlan
-from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Trap, Tracer
+from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Tracer, Trap, run_until_exit
 
 M64 = (1 << 64) - 1
-# Executions of a block start before it is translated: the interpreter tier
-# runs ~1 MIPS and a translation costs ~0.1-0.2 ms per guest instruction.
-HOT_THRESHOLD = 256
+# Entries into a block before it is translated.  The cold tier runs ~150
+# MIPS and a translation costs ~0.1-0.2 ms per guest instruction.
+HOT_THRESHOLD = 2048
 BATCH = 8              # regions per LLVM module
-COLD_RUN = 64          # instructions the interpreter tier runs per visit, at most
+FROM_ENV = pathlib.Path("$BT_VMM_CACHE")   # disk_cache: where BT_VMM_CACHE says
 
 
 class TrackingConcrete(Concrete):
-    """The interpreter tier's backend: stores take the JIT's store path, so a
-    write to a page holding translations is seen; fence.i drops them all."""
+    """The reference interpreter's backend under the JIT: stores take the
+    JIT's store path, so a write to a page holding code (translated or
+    pre-decoded) is seen; fence.i drops both tiers' code."""
 
     def __init__(self, hart: Hart, cache: CodeCache):
         super().__init__(hart)
@@ -53,16 +59,22 @@ class JitEngine:
         hot: int | None = None,
         opt_level: int = 1,
         tb_size: int = 1 << 20,
-        disk_cache: pathlib.Path | None = default_directory(),
+        disk_cache: pathlib.Path | None = FROM_ENV,
     ):
         self.hart = hart
         self.tracer = tracer
         self.hot = max(1, HOT_THRESHOLD if hot is None else hot)
-        self.cache = CodeCache(hart, opt_level, tb_size, DiskCache(disk_cache))
         self.interp = ReferenceInterpreter(hart, tracer)
+        self.fast = FastInterpreter(hart, tracer, self.interp)
+        fi = self.fast.ctx
+        self.cache = CodeCache(hart, opt_level, tb_size, DiskCache(default_directory() if disk_cache is FROM_ENV else disk_cache), watch=fi.watch)
         self.interp.s = TrackingConcrete(hart, self.cache)
-        self.counts: dict[Key, int] = {}
-        self.executed: set[int] = set()   # block starts that ran (virtual pcs)
+        ctx = self.cache.ctx
+        if tracer is None:   # tracing sees every instruction: the reference interpreter runs all
+            ctx.fi, fi.jit, fi.stop_on_jump = fi, ctx, 1
+        ctx.hot_threshold = self.hot
+        # (pc, entries) per counter of the cold tier, viewed without copying
+        self._counters = np.frombuffer(ffi.buffer(ctx.hot), dtype=np.uint64).reshape(-1, 2)
         self.untranslatable: set[Key] = set()
         self._paddr = ffi.new("uint64_t *")
         self._system = hart.ptr.machine_kind == lib.MACHINE_SYSTEM
@@ -74,72 +86,53 @@ class JitEngine:
         st.cold_returns = self.cache.ctx.stat_cold
         st.chain_hits = self.cache.ctx.stat_chain
         st.ic_hits = self.cache.ctx.stat_ic_hit
+        st.interpreted = self.fast.stats.stepped
         return st
 
     def run(self) -> int:
+        """Execute until hart.exit_request is set; returns hart.exit_reason."""
+        # tracing sees every instruction: the reference interpreter runs all
+        return run_until_exit(self.hart.ptr, self.fast.step_reference if self.tracer else self._advance)
+
+    def _advance(self) -> None:
         h, ctx = self.hart.ptr, self.cache.ctx
-        while not h.exit_request:
-            if h.minstret >= h.insn_limit:
-                h.exit_reason = lib.EXIT_LIMIT
-                break
-            if self.tracer:  # tracing sees every instruction: stay in the interpreter
-                self.interp.step()
-                continue
-            r = lib.bt_jit_run(ctx, h)
-            if r == lib.JIT_RUN_FAULT:
-                self.interp._deliver(h)
-            elif r == lib.JIT_RUN_SMC:
-                self.cache.invalidate_written()
-            elif r == lib.JIT_RUN_COLD and h.minstret < h.insn_limit:
-                self._cold(h)
-        return h.exit_reason
+        r = lib.bt_jit_run(ctx, h)
+        if r == lib.JIT_RUN_FAULT:
+            self.interp._deliver(h)
+        elif r == lib.JIT_RUN_SMC:
+            self.cache.invalidate_written()
+        elif r == lib.JIT_RUN_HOT:
+            self._hot(h)
+        elif r == lib.JIT_RUN_COLD:
+            self.fast.handle(ctx.fi_status)
 
-    # --- the interpreter tier ---
-    def _key(self, h) -> Key | None:
-        if lib.bt_jit_phys(h, h.pc, self._paddr):
+    def _key(self, pc: int) -> Key | None:
+        if lib.bt_jit_phys(self.hart.ptr, pc, self._paddr):
             return None
-        return (h.pc, self._paddr[0], lib.bt_jit_mode(h))
+        return (pc, self._paddr[0], lib.bt_jit_mode(self.hart.ptr))
 
-    def _cold(self, h) -> None:
-        key = self._key(h)
-        if key is not None and key in self.cache:
-            self._count_step(h)  # translated, but the budget ends inside it or an interrupt is due
+    def _hot(self, h) -> None:
+        key = self._key(h.pc)
+        if key is None or key in self.cache or key in self.untranslatable:
             return
-        if key is not None and key not in self.untranslatable:
-            n = self.counts[key] = self.counts.get(key, 0) + 1
-            if n >= self.hot:
-                self._translate_hot(key)
-                if key in self.cache:
-                    return
-                self.untranslatable.add(key)
-        self._interpret_block(h)
-
-    def _count_step(self, h):
-        self.cache.stats.interpreted += 1
-        return self.interp.step()
-
-    def _interpret_block(self, h) -> None:
-        """Interpret up to the end of the current block."""
-        ctx = self.cache.ctx
-        self.executed.add(h.pc)
-        for _ in range(COLD_RUN):
-            pc = h.pc
-            d = self._count_step(h)
-            if d is None or d.spec.ends_block or h.pc != (pc + d.length) & M64:
-                self.executed.add(h.pc)
-                return
-            if h.exit_request or h.minstret >= h.insn_limit or ctx.smc_count:
-                return
+        self._translate_hot(key)
+        if key not in self.cache:
+            self.untranslatable.add(key)
 
     # --- translation ---
     def _translate_hot(self, key: Key) -> None:
-        """Translate ``key`` together with other warm block starts (one module)."""
-        warm = [k for k, n in self.counts.items()
-                if k != key and 2 * n >= self.hot and k not in self.cache and k not in self.untranslatable]
-        keys = [key] + sorted(warm, key=lambda k: -self.counts[k])[: BATCH - 1]
+        """Translate ``key`` together with the warmest other block starts (one module)."""
+        counters = self._counters
+        warm_rows = np.nonzero(2 * counters[:, 1] >= self.hot)[0]
+        warm_rows = warm_rows[np.argsort(-counters[warm_rows, 1].astype(np.int64), kind="stable")]
+        keys = [key]
+        for row in warm_rows:
+            k = self._key(int(counters[row, 0]))
+            if len(keys) == BATCH:
+                break
+            if k is not None and k not in keys and k not in self.cache and k not in self.untranslatable:
+                keys.append(k)
         self.cache.compile({k: self._plan(k, set(keys)) for k in keys})
-        for k in keys:
-            self.counts.pop(k, None)
 
     def _plan(self, key: Key, batch: set[Key]) -> RegionPlan:
         vpc, paddr, mode = key
@@ -148,8 +141,10 @@ class JitEngine:
             k = (target, target_paddr, mode)
             return k in batch or k in self.cache
 
-        return RegionPlan(self.hart.ptr.machine_kind, mode, self._fetcher(vpc, paddr),
-                          self.executed.__contains__, starts_region)
+        def executed(target: int) -> bool:
+            return bool(lib.fi_decoded(self.fast.ctx, self.hart.ptr, target))
+
+        return RegionPlan(self.hart.ptr.machine_kind, mode, self._fetcher(vpc, paddr), executed, starts_region)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

@@ -264,25 +264,14 @@ class RegionEmitter(IRValues):
     def load(self, addr, size, signed=False, for_store=False):
         self._begin_memory()
         addr = self.v(addr)
-        ity = ir.IntType(8 * size)
         hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load")
-        fast, slow, join = (self.fn.append_basic_block(n) for n in ("ld_fast", "ld_slow", "ld_join"))
-        self._likely(hit, fast, slow)
-        self.b.position_at_end(fast)
-        raw = self._guest(self.b.load(host, typ=ity))
-        fast_v = self.b.zext(raw, I64) if size < 8 else raw
-        self.b.branch(join)
-        self.b.position_at_end(slow)
-        self.store_field("pc", self.pc)
-        self._slow_status(self._helper("bt_jit_load", self.h, addr, const(size), const(int(for_store)), self.out))
-        slow_v = self.b.load(self.out, typ=I64)
-        slow_end = self.b.block
-        self.b.branch(join)
-        self.b.position_at_end(join)
-        value = self.b.phi(I64)
-        value.add_incoming(fast_v, fast)
-        value.add_incoming(slow_v, slow_end)
-        return self.sext(value, 8 * size) if signed and size < 8 else value
+
+        def slow_path() -> ir.Value:
+            self.store_field("pc", self.pc)
+            self._slow_status(self._helper("bt_jit_load", self.h, addr, const(size), const(int(for_store)), self.out))
+            return self.b.load(self.out, typ=I64)
+
+        return self._load_diamond(hit, host, size, signed, slow_path)
 
     def store(self, addr, v, size):
         self._begin_memory()
@@ -293,10 +282,10 @@ class RegionEmitter(IRValues):
             self.fn.append_basic_block(n) for n in ("st_check", "st_fast", "st_slow", "st_join")
         )
         self._likely(hit, check, slow)
-        # Pages holding translations, and a live LR reservation, take the slow path.
+        # Pages holding code of any tier, and a live LR reservation, take the slow path.
         self.b.position_at_end(check)
         flags = self.b.load(page, typ=I8)
-        clean = self.b.icmp_unsigned("==", self.b.and_(flags, ir.Constant(I8, 1)), ir.Constant(I8, 0))
+        clean = self.b.icmp_unsigned("==", flags, ir.Constant(I8, 0))
         no_reservation = self.b.icmp_unsigned("==", self.load_field("reservation"), const(M64))
         self._likely(self.b.and_(clean, no_reservation), fast, slow)
         self.b.position_at_end(fast)

@@ -1,0 +1,125 @@
+"""Run the same guest code under the reference interpreter and another
+engine and compare the whole architectural state (shared by the engine
+test packages: tests/fast, tests/jit, tests/test_engine_differential.py).
+
+    from enginetest import SYSTEM, assert_same, run_against_reference
+    ref, fast, engine = run_against_reference(FastInterpreter, SYSTEM, words, limit=10)
+    assert_same(ref, fast)
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from bt_vmm._core import ffi, lib
+
+from bt_vmm.cpu.hart import Hart
+from bt_vmm.engines.reference import ReferenceInterpreter
+from bt_vmm.isa import encode
+
+__all__ = ["LAYOUTS", "SYSTEM", "USER", "Layout", "assert_same", "code_bytes", "make_hart", "run_against_reference",
+           "run_with_exit_request", "snapshot"]
+
+M64 = (1 << 64) - 1
+FS_INITIAL = 1 << 13
+RAM_SIZE = 1 << 20
+# Host-side bookkeeping (pointers, statistics, the host clock), not architectural state.
+_SKIPPED = ("stat_", "tlb_", "ram", "time_offset")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a test program lives for one machine kind."""
+
+    kind: int
+    ram_base: int
+    code: int
+    trap_vec: int
+    data: int
+    low_guard: int = 0
+
+
+SYSTEM = Layout(lib.MACHINE_SYSTEM, 0x80000000, 0x80000000, 0x80008000, 0x80010000)
+USER = Layout(lib.MACHINE_USER, 0, 0x10000, 0x18000, 0x20000, low_guard=0x1000)
+LAYOUTS = pytest.mark.parametrize("layout", [SYSTEM, USER], ids=["system", "user"])
+
+
+def code_bytes(words: list[int]) -> bytes:
+    """16-bit parcels for compressed instructions, 32 bits for the rest."""
+    return b"".join(
+        (w & 0xFFFFFFFF).to_bytes(4, "little") if w & 3 == 3 else (w & 0xFFFF).to_bytes(2, "little")
+        for w in words
+    )
+
+
+def make_hart(layout: Layout, words: list[int], *, regs=None, fregs=None, mem=None, limit: int) -> Hart:
+    """A fresh hart with ``words`` at layout.code; traps go to a `jal x0, 0`
+    loop at layout.trap_vec (system VM) or stop the run (process VM)."""
+    h = Hart(layout.ram_base, RAM_SIZE, layout.kind, layout.low_guard)
+    p = h.ptr
+    h.write_phys(layout.code, code_bytes(words))
+    h.write_phys(layout.trap_vec, encode("jal", rd=0, off=0).to_bytes(4, "little"))
+    for addr, data in (mem or {}).items():
+        h.write_phys(addr, data)
+    p.pc = layout.code
+    p.mtvec = layout.trap_vec
+    p.mstatus |= FS_INITIAL
+    for r, v in (regs or {}).items():
+        p.x[r] = v & M64
+    for r, v in (fregs or {}).items():
+        p.f[r] = v & M64
+    p.insn_limit = limit
+    return h
+
+
+def snapshot(h: Hart, ranges: list[tuple[int, int]]) -> dict:
+    """Every architectural field of hart_t, plus the given memory ranges."""
+    state = {}
+    for name, _ in ffi.typeof("hart_t").fields:
+        if name.startswith(_SKIPPED):
+            continue
+        value = getattr(h.ptr, name)
+        state[name] = list(value) if isinstance(value, ffi.CData) else value
+    for addr, n in ranges:
+        state[f"mem@{addr:x}"] = h.read_phys(addr, n)
+    return state
+
+
+def run_against_reference(make_engine: Callable[[Hart], Any], layout: Layout, words: list[int], *,
+                          ranges=(), **setup) -> tuple[dict, dict, Any]:
+    """(reference state, state under ``make_engine``'s engine, that engine)
+    after running ``words`` on two fresh harts set up alike."""
+    ranges = [(layout.code, len(code_bytes(words)) + 4), *ranges]
+    results = []
+    for engine in (ReferenceInterpreter, make_engine):
+        h = make_hart(layout, words, **setup)
+        eng = engine(h)
+        eng.run()
+        results.append((snapshot(h, ranges), eng))
+        h.close()
+    (ref, _), (other, other_engine) = results
+    return ref, other, other_engine
+
+
+def assert_same(ref: dict, other: dict) -> None:
+    diff = {k: (ref[k], other[k]) for k in ref if ref[k] != other[k]}
+    assert not diff, f"reference vs engine under test differ (ref, engine): {diff}"
+
+
+def run_with_exit_request(engine, h: Hart, delay: float) -> int:
+    """Run ``engine`` while another thread sets exit_request after ``delay``
+    seconds (what Ctrl-C and --timeout do); the exit reason it returns."""
+    def request():
+        h.ptr.exit_reason = lib.EXIT_REQUEST
+        h.ptr.exit_request = 1
+
+    timer = threading.Timer(delay, request)
+    timer.start()
+    try:
+        return engine.run()
+    finally:
+        timer.cancel()
+        timer.join()

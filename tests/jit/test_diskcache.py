@@ -1,0 +1,57 @@
+"""The one on-disk object cache (bt_vmm.engines.diskcache): keys, atomic
+entries, corrupt files as misses, the size cap."""
+from __future__ import annotations
+
+import os
+
+from bt_vmm.engines.diskcache import SUFFIX, DiskCache, default_directory
+
+from .common import USER, assert_same, run_both
+from .test_chaining import calls_in_a_loop
+
+
+def test_round_trip_and_keys(tmp_path):
+    cache = DiskCache(tmp_path)
+    key = cache.key("jit", "O1", "some IR")
+    assert key != cache.key("jit", "O2", "some IR") and key != cache.key("jit", "O1some IR")
+    assert cache.get(key) is None
+    cache.put(key, b"object code")
+    assert cache.get(key) == b"object code"
+    assert [p.name for p in tmp_path.iterdir()] == [key + SUFFIX]
+
+
+def test_truncated_or_corrupt_entries_are_misses(tmp_path):
+    cache = DiskCache(tmp_path)
+    for damage in (lambda b: b[:-3], lambda b: b[:-1] + bytes([b[-1] ^ 1]), lambda b: b""):
+        key = cache.key("t", repr(damage))
+        cache.put(key, b"x" * 100)
+        path = tmp_path / (key + SUFFIX)
+        path.write_bytes(damage(path.read_bytes()))
+        assert cache.get(key) is None and not path.exists()
+
+
+def test_size_cap_drops_the_least_recently_used(tmp_path):
+    cache = DiskCache(tmp_path, max_bytes=2500)
+    keys = [cache.key("t", str(i)) for i in range(4)]
+    for i, key in enumerate(keys[:2]):
+        cache.put(key, bytes(1000))
+        os.utime(tmp_path / (key + SUFFIX), (i, i))
+    cache.get(keys[0])                 # used: now the newest
+    cache.put(keys[2], bytes(1000))    # over the cap: keys[1] goes
+    assert [cache.get(k) is not None for k in keys[:3]] == [True, False, True]
+
+
+def test_environment_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("BT_VMM_CACHE", "off")
+    assert default_directory() is None
+    monkeypatch.setenv("BT_VMM_CACHE", str(tmp_path))
+    assert default_directory() == tmp_path
+
+
+def test_jit_survives_a_corrupt_cache(tmp_path):
+    run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path)
+    for p in tmp_path.glob("jit-*" + SUFFIX):
+        p.write_bytes(p.read_bytes()[:40])
+    ref, jit, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path)
+    assert_same(ref, jit)
+    assert eng.stats.disk_hits == 0 and eng.stats.batches > 0
