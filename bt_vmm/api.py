@@ -21,7 +21,7 @@ from bt_vmm.machines.base import Machine, RunResult
 from bt_vmm.machines.elf import load_elf
 from bt_vmm.machines.user import UserMachine
 
-DEFAULT_ENGINE = "interp"
+DEFAULT_ENGINE = "jit"  # the reference interpreter stays available as --engine interp
 
 
 class VM:

@@ -153,9 +153,10 @@ def test_timeout_stops_a_runaway_guest(guests, engine, capfd):
     assert "--timeout" in one_line_error(capfd.readouterr().err)
 
 
-def test_ctrl_c_stops_the_guest_promptly(guests):
+def test_ctrl_c_stops_the_guest_promptly(guests, engine):
+    """Also inside native engines, which do not return to Python's loop."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bt_vmm", "run", guests["loop"]],
+        [sys.executable, "-m", "bt_vmm", "run", "--engine", engine, guests["loop"]],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert proc.stdout.readline() == "ready\n"  # the guest is running

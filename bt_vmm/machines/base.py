@@ -6,11 +6,13 @@ a limit) and either resumes the engine or returns a RunResult.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from bt_vmm._core import lib
 from bt_vmm.cpu.hart import Hart
@@ -62,15 +64,13 @@ class Machine:
             timer.daemon = True
             timer.start()
         interrupted = threading.Event()
-        previous = self._install_sigint(interrupted)
         t0 = time.perf_counter()
-        try:
-            result = self._loop(expired, interrupted, max_insns, timeout)
-        finally:
-            if timer:
-                timer.cancel()
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+        with self._sigint_stops_guest(interrupted):
+            try:
+                result = self._loop(expired, interrupted, max_insns, timeout)
+            finally:
+                if timer:
+                    timer.cancel()
         result.instructions = h.minstret - start_insns
         result.seconds = time.perf_counter() - t0
         return result
@@ -106,12 +106,39 @@ class Machine:
         expired.set()
         self.request_exit()
 
-    def _install_sigint(self, interrupted: threading.Event):
-        if threading.current_thread() is not threading.main_thread():
-            return None
+    @contextlib.contextmanager
+    def _sigint_stops_guest(self, interrupted: threading.Event) -> Iterator[None]:
+        """Ctrl-C sets the hart's exit request.
 
-        def on_sigint(signum, frame):
+        Python runs signal handlers only when the main thread is back in the
+        interpreter loop, which a native engine may not be for a long time.
+        Python's C-level handler also writes the signal number to the wakeup
+        fd at once, so a watcher thread reading it stops the guest promptly.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(*_):
             interrupted.set()
             self.request_exit()
 
-        return signal.signal(signal.SIGINT, on_sigint)
+        def watch(fd: int) -> None:
+            while data := os.read(fd, 64):
+                if signal.SIGINT in data:
+                    stop()
+
+        previous = signal.signal(signal.SIGINT, stop)
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        watcher = threading.Thread(target=watch, args=(read_fd,), daemon=True, name="bt-vmm-sigint")
+        watcher.start()
+        try:
+            yield
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+            signal.signal(signal.SIGINT, previous)
+            os.close(write_fd)  # the watcher sees end-of-file and returns
+            watcher.join()
+            os.close(read_fd)
