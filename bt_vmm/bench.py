@@ -185,15 +185,16 @@ def plot(results: list[ProgramResult], path: str) -> bool:
         return False
     runners = list(dict.fromkeys(m.runner for r in results for m in r.runs))
     width = 0.8 / len(runners)
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(max(10, 0.8 * len(results)), 5.5))
     for i, runner in enumerate(runners):
         values = [r.mips(m) if (m := r.get(runner)) else 0 for r in results]
         ax.bar([j + i * width for j in range(len(results))], values, width, label=runner)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(results))], [r.program for r in results])
+    labels = [f"{r.program}\n{r.size:,}" for r in results]  # one group per program and size
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(results))], labels, fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("guest MIPS (log scale)")
-    ax.set_title("bt-vmm bench")
-    ax.legend()
+    ax.set_title("bt-vmm bench: whole-process guest MIPS, each runner at the engine's workload size")
+    ax.legend(ncol=len(runners), loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
