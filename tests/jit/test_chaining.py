@@ -35,6 +35,36 @@ def test_calls_and_returns_chain_in_native_code():
     assert eng.stats.chain_hits > 0 and eng.stats.ic_hits > 0
 
 
+def if_else_in_a_loop() -> list[int]:
+    """300 iterations of a loop whose body is a forward if/else: odd t0
+    adds 3 to a0, even t0 adds 5 to a2."""
+    A2 = 12
+    return [
+        encode("addi", rd=T0, rs1=0, imm=300),
+        encode("andi", rd=A1, rs1=T0, imm=1),       # 0x04 loop
+        encode("beq", rs1=A1, rs2=0, off=12),
+        encode("addi", rd=A0, rs1=A0, imm=3),       # 0x0c then
+        encode("jal", rd=0, off=8),
+        encode("addi", rd=A2, rs1=A2, imm=5),       # 0x14 else
+        encode("addi", rd=T0, rs1=T0, imm=-1),      # 0x18 join
+        encode("bne", rs1=T0, rs2=0, off=-24),
+        encode("jal", rd=0, off=0),                 # 0x20 end
+    ]
+
+
+def test_hot_loop_with_if_else_body_is_one_region():
+    ref, jit, eng = run_both(USER, if_else_in_a_loop(), hot=8, limit=300 * 6 + 1)
+    assert_same(ref, jit)
+    assert (jit["x"][A0], jit["x"][12]) == (150 * 3, 150 * 5)
+    loop = [info for info in eng.cache.entries.values() if USER.code + 0x04 in info.starts]
+    assert len(loop) == 1
+    body = {USER.code + off for off in (0x0c, 0x14, 0x18)}
+    assert body <= loop[0].starts
+    assert not body & {vpc for vpc, _, _ in eng.cache.entries}   # and not translated again
+    # the loop never leaves its region: no jump between regions per iteration
+    assert eng.stats.chain_hits < 10
+
+
 def test_misaligned_loads_take_the_fast_path_with_the_same_result():
     words = [
         encode("addi", rd=T0, rs1=0, imm=50),

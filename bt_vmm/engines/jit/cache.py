@@ -90,6 +90,13 @@ class JitStats:
         }
 
 
+def _inner(key: Key, info: RegionInfo) -> set[Key]:
+    """The keys of the region's blocks (they share the entry's page in a
+    system VM; virtual = physical in a process VM)."""
+    vpc, paddr, mode = key
+    return {(s, paddr - vpc + s, mode) for s in info.starts}
+
+
 def _set_slot(address: int, fn: int) -> None:
     ffi.cast("uint64_t *", address)[0] = fn
 
@@ -114,6 +121,7 @@ class CodeCache:
         self.ctx.npages = self._npages
         self.ctx.use_ic = hart.ptr.machine_kind == lib.MACHINE_USER
         self._names = count()
+        self.building: dict[Key, RegionInfo] = {}   # the regions of the batch being translated
         self._new_engine()
 
     # --- the LLVM side ---
@@ -134,6 +142,7 @@ class CodeCache:
         self.entries: dict[Key, RegionInfo] = {}
         self.links: dict[Key, list[int]] = {}   # chain slots (addresses) jumping to a key
         self.page_regions: dict[int, set[Key]] = {}
+        self.inner: set[Key] = set()   # blocks inside translated regions
         self.translated_insns = 0
         self._resize_table(1024)
 
@@ -153,18 +162,25 @@ class CodeCache:
         mpm.run(mod, pb)
 
     def compile(self, plans: dict[Key, RegionPlan]) -> None:
-        """Translate one region per key into one module (amortising LLVM's
-        fixed cost) and make them visible to the dispatcher."""
+        """Translate one region per key, in order, into one module (amortising
+        LLVM's fixed cost) and make them visible to the dispatcher.  A key
+        inside a region translated before it in the batch is skipped: a loop
+        grows into one region from whichever of its blocks comes first,
+        instead of being cut at every warm block (a region stops only at
+        the entries of translated regions and of those built before it)."""
         t0 = time.perf_counter()
         module = ir.Module()
         module.triple = self.target.triple
-        built: dict[Key, RegionInfo] = {}
+        built = self.building = {}
         for key, plan in plans.items():
+            if any(key in _inner(k, info) for k, info in built.items()):
+                continue
             try:
                 built[key] = RegionEmitter(module, f"{_PLACEHOLDER}{len(built)}", key[0], plan).translate()
             except Untranslatable:
                 self.stats.failed += 1
                 return self.compile({k: p for k, p in plans.items() if k != key})
+        self.building = {}
         if not built:
             return
         if self.translated_insns + sum(i.instructions for i in built.values()) > self.max_insns:
@@ -254,6 +270,7 @@ class CodeCache:
         info.address = address
         self.entries[key] = info
         self.translated_insns += info.instructions
+        self.inner |= _inner(key, info)
         base = self.hart.ptr.ram_base // PAGE
         for page in info.pages:
             self.page_regions.setdefault(page, set()).add(key)
@@ -290,6 +307,7 @@ class CodeCache:
             self._code_pages[page - base] &= ~_JIT_BITS
         # Other pages may have lost regions too: recompute their code bits.
         live = {p for info in self.entries.values() for p in info.pages}
+        self.inner = set().union(*(_inner(k, info) for k, info in self.entries.items()))
         for page in list(self.page_regions):
             self.page_regions[page] = {k for k in self.page_regions[page] if k in self.entries}
             if page not in live:

@@ -121,7 +121,8 @@ class JitEngine:
 
     # --- translation ---
     def _translate_hot(self, key: Key) -> None:
-        """Translate ``key`` together with the warmest other block starts (one module)."""
+        """Translate ``key`` together with the warmest other block starts (one
+        module) that are not already inside a translated region."""
         counters = self._counters
         warm_rows = np.nonzero(2 * counters[:, 1] >= self.hot)[0]
         warm_rows = warm_rows[np.argsort(-counters[warm_rows, 1].astype(np.int64), kind="stable")]
@@ -130,16 +131,17 @@ class JitEngine:
             k = self._key(int(counters[row, 0]))
             if len(keys) == BATCH:
                 break
-            if k is not None and k not in keys and k not in self.cache and k not in self.untranslatable:
+            if k is not None and k not in keys and k not in self.cache and k not in self.cache.inner \
+                    and k not in self.untranslatable:
                 keys.append(k)
-        self.cache.compile({k: self._plan(k, set(keys)) for k in keys})
+        self.cache.compile({k: self._plan(k) for k in keys})
 
-    def _plan(self, key: Key, batch: set[Key]) -> RegionPlan:
+    def _plan(self, key: Key) -> RegionPlan:
         vpc, paddr, mode = key
 
         def starts_region(target: int, target_paddr: int) -> bool:
             k = (target, target_paddr, mode)
-            return k in batch or k in self.cache
+            return k in self.cache.building or k in self.cache
 
         def executed(target: int) -> bool:
             return bool(lib.fi_decoded(self.fast.ctx, self.hart.ptr, target))

@@ -68,7 +68,7 @@ class RegionPlan:
     fetch: Callable[[int], tuple[int, int] | None]  # vpc -> (raw bits, paddr) or None
     executed: Callable[[int], bool]  # has the block at this vpc run? Only those join the region
     entries: Callable[[int, int], bool] = lambda vpc, paddr: False
-    # (vpc, paddr) starts another region (translated or in the same batch):
+    # (vpc, paddr) starts another region (translated, or built before it in the batch):
     # branch there through the dispatcher instead of translating it again
     max_insns: int = 256
     max_block: int = 64
@@ -92,6 +92,7 @@ class RegionInfo:
     address: int = 0                               # of the compiled function
     chains: list[int] = field(default_factory=list)  # target pc of each chain slot
     chain_global: str = ""                         # the i64 array of chain slots
+    starts: set[int] = field(default_factory=set)  # virtual pcs of its blocks
 
 
 @dataclass
@@ -439,6 +440,7 @@ class RegionEmitter(IRValues):
             self._emit_block(self.blocks[self._queue.pop(0)])
         self._finish()
         self.info.blocks = len(self.blocks)
+        self.info.starts = set(self.blocks)
         return self.info
 
     def _new_block(self, start: int) -> None:
