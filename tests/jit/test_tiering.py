@@ -9,42 +9,30 @@ from bt_vmm.engines.jit import JitEngine
 from bt_vmm.engines.reference import Tracer
 from bt_vmm.isa import encode
 
-from .common import LAYOUTS, assert_same, make_hart, run_both
+from .common import LAYOUTS, assert_same, counting_loop, make_hart, run_both
 
-A0, A1, A2, RA, T0, T1, T2, T4, T5, T6 = 10, 11, 12, 1, 5, 6, 7, 29, 30, 31
+A0, RA, T0, T1, T2, T4, T5, T6 = 10, 1, 5, 6, 7, 29, 30, 31
 NOP = encode("addi", rd=0, rs1=0, imm=0)
 G = 0x1000   # offset of a function on the page after the main program's
-
-
-def _loop() -> list[int]:
-    """a0 counts iterations of a two-block loop that also stores to memory."""
-    return [
-        encode("addi", rd=A0, rs1=A0, imm=1),
-        encode("sd", rs1=T2, rs2=A0, imm=0),
-        encode("andi", rd=A1, rs1=A0, imm=3),
-        encode("bne", rs1=A1, rs2=0, off=8),
-        encode("addi", rd=A2, rs1=A2, imm=1),
-        encode("jal", rd=0, off=-20),
-    ]
 
 
 @LAYOUTS
 def test_cold_code_stays_in_native_code(layout):
     """Never hot: every instruction runs in the fast tier, which returns to
     Python only to pre-decode, not once per block."""
-    ref, jit, eng = run_both(layout, _loop(), hot=10**9, regs={T2: layout.data},
+    ref, jit, eng = run_both(layout, counting_loop(), hot=10**9, regs={T2: layout.data},
                              ranges=[(layout.data, 8)], limit=20_001)
     assert_same(ref, jit)
     assert jit["minstret"] == 20_001 and jit["x"][A0] > 3000
     st = eng.stats
     assert st.regions == 0 and st.interpreted == 0
-    assert eng.fast.stats.decoded >= len(_loop())
+    assert eng.fast.stats.decoded >= len(counting_loop())
     assert st.cold_returns < 10
 
 
 @LAYOUTS
 def test_blocks_become_hot_after_the_threshold(layout):
-    ref, jit, eng = run_both(layout, _loop(), hot=50, regs={T2: layout.data},
+    ref, jit, eng = run_both(layout, counting_loop(), hot=50, regs={T2: layout.data},
                              ranges=[(layout.data, 8)], limit=20_000)
     assert_same(ref, jit)
     st = eng.stats
@@ -52,7 +40,7 @@ def test_blocks_become_hot_after_the_threshold(layout):
     assert st.cold_returns < 10   # entries are counted natively
 
 
-def _patch_from_hot_loop() -> list[int]:
+def _patch_from_hotcounting_loop() -> list[int]:
     """Call G (a0 += 1) once; run a loop that stores t1 to the data page in
     every iteration but the last, which stores it over G's first
     instruction (t5 = G - data); call G again."""
@@ -79,7 +67,7 @@ def test_translated_store_invalidates_pre_decoded_code(layout):
     """G ran once in the cold tier (pre-decoded, never hot); the hot loop's
     translated store patches it: the second call runs the new instruction."""
     regs = {T1: encode("addi", rd=A0, rs1=A0, imm=100), T2: layout.data, T5: G + layout.code - layout.data}
-    ref, jit, eng = run_both(layout, _patch_from_hot_loop(), hot=4, regs=regs,
+    ref, jit, eng = run_both(layout, _patch_from_hotcounting_loop(), hot=4, regs=regs,
                              ranges=[(layout.data, 8)], limit=500)
     assert_same(ref, jit)
     assert jit["x"][A0] == 1 + 100
@@ -96,8 +84,8 @@ class _Counting(Tracer):
 
 @LAYOUTS
 def test_tracing_runs_everything_in_the_reference_interpreter(layout):
-    _, jit, _ = run_both(layout, _loop(), regs={T2: layout.data}, limit=300)
-    h = make_hart(layout, _loop(), regs={T2: layout.data}, limit=300)
+    _, jit, _ = run_both(layout, counting_loop(), regs={T2: layout.data}, limit=300)
+    h = make_hart(layout, counting_loop(), regs={T2: layout.data}, limit=300)
     tracer = _Counting()
     traced = JitEngine(h, tracer, hot=1, disk_cache=None)
     assert traced.run() == lib.EXIT_LIMIT
