@@ -56,7 +56,7 @@ def mmap(p: Process, addr, length, prot, flags, fd, offset):
     if host is not None:
         try:
             os.preadv(host, [p.mem.view(start, length)], offset)
-        except OSError:
+        except (OSError, OverflowError):   # OverflowError: an offset the host cannot take
             p.space.remove(start, start + length)
             raise OSError(errno.EACCES, "file cannot be mapped") from None
     return start

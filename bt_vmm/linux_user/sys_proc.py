@@ -284,5 +284,6 @@ def getrandom(p: Process, buf, length, flags):
         raise einval("getrandom flags")
     n = min(length, MAX_RANDOM)
     if n:
+        p.mem.check(buf, n)   # before generating up to 32 MiB for a bad pointer
         p.mem.write(buf, os.urandom(n))
     return n

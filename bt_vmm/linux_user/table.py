@@ -106,7 +106,7 @@ def format_args(mem: GuestMemory, kinds: tuple[str, ...], raw: list[int]) -> str
             out.append(signal_name(s32(v)))
         elif kind == "path":
             out.append(_format_string(mem, v))
-        elif kind == "buf" and i + 1 < len(raw) and mem.valid(v, min(raw[i + 1], 32)):
+        elif kind == "buf" and i + 1 < len(raw) and mem.valid(v, min(raw[i + 1], 33)):
             out.append(_quote(mem.read(v, min(raw[i + 1], 33))))
         elif kind in ("ptr", "buf", "hex"):
             out.append("NULL" if v == 0 and kind != "hex" else f"0x{v:x}")

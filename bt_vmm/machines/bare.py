@@ -31,8 +31,10 @@ def _check_layout(path: str, program: Program, memory: int) -> int:
     tohost = program.symbols.get("tohost")
     if tohost is None:
         raise BadProgram(f"{path}: no 'tohost' symbol: a bare-metal program reports its exit through HTIF tohost")
-    if not RAM_BASE <= tohost <= ram_end - 8:
-        raise BadProgram(f"{path}: tohost at 0x{tohost:x} is outside RAM")
+    for name in ("tohost", "fromhost"):
+        addr = program.symbols.get(name, RAM_BASE)
+        if not RAM_BASE <= addr <= ram_end - 8:
+            raise BadProgram(f"{path}: {name} at 0x{addr:x} is outside RAM")
     return tohost
 
 

@@ -106,3 +106,38 @@ def test_proc_self_exe_is_the_guest_program(process):
     process.mem.write(LOW, b"/proc/self/exe\0")
     n = process.dispatch(78, [(-100) & M64, LOW, LOW + 64, 256, 0, 0])
     assert process.mem.read(LOW + 64, n) == os.fsencode(os.path.realpath("/bin/true"))
+
+
+def test_trace_of_a_buffer_ending_at_the_top_of_memory(process):
+    import io
+    process.trace = io.StringIO()
+    process.dispatch(64, [99, SIZE - 32, 100, 0, 0, 0])   # write(99, last 32 bytes, 100)
+    assert process.trace.getvalue().startswith("write(99, ")
+
+
+def test_mmap_offset_the_host_cannot_take_leaves_no_mapping(process, tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 4096)
+    fd = process.dispatch(56, [(-100) & M64, _put_path(process, str(path)), 0, 0, 0, 0])
+    result = process.dispatch(222, [0, 4096, 1, 2, fd, M64 - 4095])   # offset 2**64 - 4096
+    assert -4096 < result < 0
+    assert process.space.starts == []
+
+
+def test_getrandom_checks_the_buffer_first(process):
+    assert process.dispatch(278, [SIZE - 8, 1 << 20, 0, 0, 0, 0]) == -errno.EFAULT
+
+
+def test_bare_fromhost_outside_ram_is_a_bad_program():
+    from bt_vmm.errors import BadProgram
+    from bt_vmm.machines.bare import RAM_BASE, _check_layout
+    from bt_vmm.machines.elf import Program
+    program = Program("p", RAM_BASE, [], 0, 0, 0, "ET_EXEC", {"tohost": RAM_BASE, "fromhost": 8})
+    with pytest.raises(BadProgram, match="fromhost"):
+        _check_layout("p", program, 1 << 20)
+
+
+def _put_path(process, path: str) -> int:
+    addr = SIZE - 4096
+    process.mem.write(addr, os.fsencode(path) + b"\0")
+    return addr
