@@ -22,6 +22,7 @@ fi_ctx_t *fi_new(hart_t *h)
     c->watch = calloc(c->npages + 1, 1);
     if (!c->pages || !c->watch) {
         free(c->pages);
+        free(c->watch);
         free(c);
         return 0;
     }

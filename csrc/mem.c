@@ -300,7 +300,6 @@ uint64_t bt_lr(hart_t *h, uint64_t addr, uint64_t size)
 
 uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size)
 {
-    uint64_t paddr;
     if (addr & (size - 1)) {
         bt_raise(h, EXC_STORE_MISALIGNED, addr);
         return 1;
@@ -310,8 +309,6 @@ uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size)
         return 1;
     }
     h->reservation = ~0ULL;
-    if (bt_translate(h, addr, ACC_STORE, &paddr))
-        return 1;
     if (access(h, addr, size, ACC_STORE, &value))
         return 1;
     return 0;

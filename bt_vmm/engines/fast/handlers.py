@@ -15,7 +15,7 @@ instead (see ``Layout.generic``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 from llvmlite import ir
 
@@ -23,9 +23,6 @@ from bt_vmm._core import ffi, lib
 from bt_vmm.engines.jit.backend import I8, I64, PTR, IRValues, const
 from bt_vmm.engines.jit.layout import (
     HART_FIELDS,
-    TLB_ADDEND,
-    TLB_ENTRY,
-    c_function,
     offset,
 )
 from bt_vmm.isa.spec import REGISTRY, InsnSpec
@@ -174,6 +171,8 @@ class HandlerEmitter(IRValues):
     they are these Python ints (a specialised handler).
     """
 
+    HELPERS = HELPERS
+
     def __init__(self, module: ir.Module, name: str, spec: InsnSpec, system: bool,
                  args: tuple[int, ...] | None = None):
         self.module, self.spec, self.system = module, spec, system
@@ -269,15 +268,6 @@ class HandlerEmitter(IRValues):
             return self._gep(self.h, self.b.add(const(offset(name)), self.b.shl(r.ir, const(3))))
         return self._gep(self.h, offset(name) + 8 * r)
 
-    def _c(self, name: str, fnty: ir.FunctionType, args: list) -> ir.Value:
-        if c_function(name) is None:
-            raise NotImplementedError(f"no C function {name}")
-        fn = self.module.globals.get(name) or ir.Function(self.module, fnty, name)
-        return self.b.call(fn, args)
-
-    def _helper(self, name: str, *args) -> ir.Value:
-        return self._c(name, HELPERS[name], list(args))
-
     def _fault_block(self) -> ir.Block:
         if self._fault is None:
             self._fault = self.fn.append_basic_block("fault")
@@ -327,14 +317,7 @@ class HandlerEmitter(IRValues):
                 inside = self.b.and_(inside, aligned)
             host = self.b.add(addr, self._ctx_load("mem_addend"))
             return inside, self.b.inttoptr(host, PTR), self.b.sub(addr, self.load_field("ram_base"))
-        # V2M TLB: the alignment check folded into the tag compare.
-        vpn = self.b.lshr(addr, const(12))
-        index = self.b.mul(self.b.and_(vpn, const(lib.TLB_SIZE - 1)), const(TLB_ENTRY))
-        entry = self._gep(self._gep(self.h, offset(tlb)), index)
-        tag = self.b.load(entry, typ=I64)
-        addend = self.b.load(self._gep(entry, TLB_ADDEND), typ=I64)
-        hit = self.b.and_(aligned, self.b.icmp_unsigned("==", tag, vpn))
-        host = self.b.add(addr, addend)
+        hit, host = self._tlb_lookup(self._gep(self.h, offset(tlb)), addr, size)
         return hit, self.b.inttoptr(host, PTR), self.b.sub(host, self.load_field("ram"))
 
     def _diamond(self, hit: ir.Value, names: tuple[str, str, str]):

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from bt_vmm._core import lib
+from bt_vmm.engines.jit.layout import TLB_ADDEND, TLB_ENTRY, c_function
 from bt_vmm.engines.reference import Concrete
 
 M64 = (1 << 64) - 1
@@ -34,6 +36,30 @@ class IRValues:
 
     b: ir.IRBuilder
     module: ir.Module
+    HELPERS: dict[str, ir.FunctionType] = {}   # C helpers besides callouts, by name
+    missing_function: type[Exception] = NotImplementedError
+
+    def _c(self, name: str, fnty: ir.FunctionType, args: list) -> ir.Value:
+        """Call C core function ``name`` (declared in the module on first use)."""
+        if c_function(name) is None:
+            raise self.missing_function(f"no C function {name}")
+        fn = self.module.globals.get(name) or ir.Function(self.module, fnty, name)
+        return self.b.call(fn, args)
+
+    def _helper(self, name: str, *args) -> ir.Value:
+        return self._c(name, self.HELPERS[name], list(args))
+
+    def _tlb_lookup(self, tlb: ir.Value, addr: ir.Value, size: int) -> tuple[ir.Value, ir.Value]:
+        """(hit, host address as i64) of a V2M TLB (``tlb`` points at its
+        first entry): a hit when the page matches and the access is aligned,
+        so it never crosses the page."""
+        aligned = self.b.icmp_unsigned("==", self.b.and_(addr, const(size - 1)), const(0))
+        vpn = self.b.lshr(addr, const(12))
+        index = self.b.mul(self.b.and_(vpn, const(lib.TLB_SIZE - 1)), const(TLB_ENTRY))
+        entry = self.b.gep(tlb, [index], source_etype=I8)
+        tag = self.b.load(entry, typ=I64)
+        addend = self.b.load(self.b.gep(entry, [const(TLB_ADDEND)], source_etype=I8), typ=I64)
+        return self.b.and_(aligned, self.b.icmp_unsigned("==", tag, vpn)), self.b.add(addr, addend)
 
     def v(self, x) -> ir.Value:
         """An i64 IR value for a Value."""

@@ -22,7 +22,7 @@ from llvmlite import ir
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.engines.jit.backend import I1, I8, I64, PTR, IRValues, const
-from bt_vmm.engines.jit.layout import HART_FIELDS, TLB_ADDEND, TLB_ENTRY, c_function, offset
+from bt_vmm.engines.jit.layout import HART_FIELDS, offset
 from bt_vmm.isa import DECODER, IllegalInstruction
 
 M64 = (1 << 64) - 1
@@ -107,6 +107,9 @@ class RegionEmitter(IRValues):
     """Emits one region function; implements the builder protocol for the
     instruction being translated (bt_vmm.isa.builder)."""
 
+    HELPERS = HELPERS
+    missing_function = Untranslatable
+
     def __init__(self, module: ir.Module, name: str, entry: int, plan: RegionPlan):
         self.module, self.plan = module, plan
         self.system = plan.machine_kind == lib.MACHINE_SYSTEM
@@ -167,15 +170,6 @@ class RegionEmitter(IRValues):
     def _entry_ptr(self, name: str) -> ir.Value:
         return self.b.inttoptr(self._entry_value(name), PTR)
 
-    def _c(self, name: str, fnty: ir.FunctionType, args: list) -> ir.Value:
-        if c_function(name) is None:
-            raise Untranslatable(f"no C function {name}")
-        fn = self.module.globals.get(name) or ir.Function(self.module, fnty, name)
-        return self.b.call(fn, args)
-
-    def _helper(self, name: str, *args) -> ir.Value:
-        return self._c(name, HELPERS[name], list(args))
-
     # ------------------------------------------------------------------
     # registers (builder protocol)
     def _slot(self, slots: dict, r: int, prefix: str) -> ir.AllocaInstr:
@@ -227,14 +221,7 @@ class RegionEmitter(IRValues):
             host = self.b.gep(self._entry_ptr("ram_biased"), [addr], source_etype=I8)
             page = self.b.gep(self._entry_ptr("pages_biased"), [self.b.lshr(addr, const(12))], source_etype=I8)
             return (self.b.and_(aligned, inside) if tlb == "tlb_store" else inside), host, page
-        # V2M TLB: a hit when the page matches; aligned accesses never cross it.
-        vpn = self.b.lshr(addr, const(12))
-        index = self.b.mul(self.b.and_(vpn, const(lib.TLB_SIZE - 1)), const(TLB_ENTRY))
-        entry = self.b.gep(self.field_ptr(tlb), [index], source_etype=I8)
-        tag = self.b.load(entry, typ=I64)
-        addend = self.b.load(self.b.gep(entry, [const(TLB_ADDEND)], source_etype=I8), typ=I64)
-        hit = self.b.and_(aligned, self.b.icmp_unsigned("==", tag, vpn))
-        host = self.b.add(addr, addend)
+        hit, host = self._tlb_lookup(self.field_ptr(tlb), addr, size)
         ram_off = self.b.sub(host, self._entry_value("ram"))
         page = self.b.gep(self._entry_ptr("code_pages"), [self.b.lshr(ram_off, const(12))], source_etype=I8)
         return hit, self.b.inttoptr(host, PTR), page
