@@ -8,7 +8,8 @@ of what its caller says determines it plus the host (llvmlite and bt-vmm
 versions, host CPU and features, the C layouts generated code depends on);
 it is written atomically and carries a checksum, so a truncated or corrupt
 file is a miss.  The directory is kept under MAX_BYTES by deleting the
-least recently used entries.  Every failure to read or write is a miss: the
+least recently used entries (checked at most once a minute: a scan of a
+full directory costs tens of milliseconds).  Every failure to read or write is a miss: the
 cache is an optimisation, never a reason to stop.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import os
 import pathlib
 import tempfile
+import time
 from functools import cache
 
 import llvmlite
@@ -30,6 +32,8 @@ MAX_BYTES = 256 << 20
 SUFFIX = ".btc"
 _MAGIC = b"btvmm-cache-1\n"
 _SUM = 32   # sha256 of the payload, after the magic
+PRUNE_INTERVAL = 60.0   # seconds between scans of the directory
+_STAMP = ".pruned"      # its mtime: the last scan
 
 
 def default_directory() -> pathlib.Path | None:
@@ -119,6 +123,13 @@ class DiskCache:
 
     def _prune(self) -> None:
         """Delete the least recently used entries while over the cap."""
+        stamp = self.directory / _STAMP
+        try:
+            if time.time() - stamp.stat().st_mtime < PRUNE_INTERVAL:
+                return
+        except OSError:
+            pass   # never scanned
+        stamp.touch()
         entries = []
         for e in os.scandir(self.directory):
             if e.name.endswith(SUFFIX):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from bt_vmm.engines import diskcache
 from bt_vmm.engines.diskcache import SUFFIX, DiskCache, default_directory
 
 from .common import USER, assert_same, run_both
@@ -17,7 +18,7 @@ def test_round_trip_and_keys(tmp_path):
     assert cache.get(key) is None
     cache.put(key, b"object code")
     assert cache.get(key) == b"object code"
-    assert [p.name for p in tmp_path.iterdir()] == [key + SUFFIX]
+    assert [p.name for p in tmp_path.glob("*" + SUFFIX)] == [key + SUFFIX]
 
 
 def test_truncated_or_corrupt_entries_are_misses(tmp_path):
@@ -30,7 +31,8 @@ def test_truncated_or_corrupt_entries_are_misses(tmp_path):
         assert cache.get(key) is None and not path.exists()
 
 
-def test_size_cap_drops_the_least_recently_used(tmp_path):
+def test_size_cap_drops_the_least_recently_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(diskcache, "PRUNE_INTERVAL", 0.0)
     cache = DiskCache(tmp_path, max_bytes=2500)
     keys = [cache.key("t", str(i)) for i in range(4)]
     for i, key in enumerate(keys[:2]):
@@ -39,6 +41,17 @@ def test_size_cap_drops_the_least_recently_used(tmp_path):
     cache.get(keys[0])                 # used: now the newest
     cache.put(keys[2], bytes(1000))    # over the cap: keys[1] goes
     assert [cache.get(k) is not None for k in keys[:3]] == [True, False, True]
+
+
+def test_directory_scanned_at_most_once_an_interval(tmp_path):
+    cache = DiskCache(tmp_path, max_bytes=1500)
+    keys = [cache.key("t", str(i)) for i in range(3)]
+    cache.put(keys[0], bytes(1000))    # first put: scans (nothing to drop)
+    cache.put(keys[1], bytes(1000))    # over the cap, but scanned moments ago
+    assert all(cache.get(k) is not None for k in keys[:2])
+    os.utime(tmp_path / diskcache._STAMP, (0, 0))   # the last scan was long ago
+    cache.put(keys[2], bytes(1000))
+    assert sum(cache.get(k) is not None for k in keys) == 1
 
 
 def test_environment_variable(monkeypatch, tmp_path):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pathlib
 
-import numpy as np
-
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.diskcache import DiskCache, default_directory
@@ -73,8 +71,8 @@ class JitEngine:
         if tracer is None:   # tracing sees every instruction: the reference interpreter runs all
             ctx.fi, fi.jit, fi.stop_on_jump = fi, ctx, 1
         ctx.hot_threshold = self.hot
-        # (pc, entries) per counter of the cold tier, viewed without copying
-        self._counters = np.frombuffer(ffi.buffer(ctx.hot), dtype=np.uint64).reshape(-1, 2)
+        # pc, entries, pc, entries, ... of the cold tier's counters, viewed without copying
+        self._counters = memoryview(ffi.buffer(ctx.hot)).cast("Q")
         self.untranslatable: set[Key] = set()
         self._paddr = ffi.new("uint64_t *")
         self._system = hart.ptr.machine_kind == lib.MACHINE_SYSTEM
@@ -123,20 +121,19 @@ class JitEngine:
     def _translate_hot(self, key: Key) -> None:
         """Translate ``key`` together with the warmest other block starts (one
         module) that are not already inside a translated region."""
-        counters = self._counters
-        warm_rows = np.nonzero(2 * counters[:, 1] >= self.hot)[0]
-        warm_rows = warm_rows[np.argsort(-counters[warm_rows, 1].astype(np.int64), kind="stable")]
+        flat = self._counters.tolist()
+        heat = {pc: n for pc, n in zip(flat[::2], flat[1::2]) if n}
         keys = [key]
-        for row in warm_rows:
-            k = self._key(int(counters[row, 0]))
+        for pc in sorted((pc for pc, n in heat.items() if 2 * n >= self.hot), key=heat.__getitem__, reverse=True):
+            k = self._key(pc)
             if len(keys) == BATCH:
                 break
             if k is not None and k not in keys and k not in self.cache and k not in self.cache.inner \
                     and k not in self.untranslatable:
                 keys.append(k)
-        self.cache.compile({k: self._plan(k) for k in keys})
+        self.cache.compile({k: self._plan(k, heat) for k in keys})
 
-    def _plan(self, key: Key) -> RegionPlan:
+    def _plan(self, key: Key, heat: dict[int, int]) -> RegionPlan:
         vpc, paddr, mode = key
 
         def starts_region(target: int, target_paddr: int) -> bool:
@@ -146,7 +143,8 @@ class JitEngine:
         def executed(target: int) -> bool:
             return bool(lib.fi_decoded(self.fast.ctx, self.hart.ptr, target))
 
-        return RegionPlan(self.hart.ptr.machine_kind, mode, self._fetcher(vpc, paddr), executed, starts_region)
+        return RegionPlan(self.hart.ptr.machine_kind, mode, self._fetcher(vpc, paddr), executed, starts_region,
+                          heat=lambda pc: heat.get(pc, 0))
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

@@ -1,8 +1,9 @@
 """Translation of a region of guest code into one LLVM function.
 
 A region starts at a hot pc and grows through direct branch targets that
-have run before (breadth first, up to a size cap): code that never ran is
-not worth compiling.  Each guest block gets an entry check
+have run before, hottest first (by the cold tier's entry counts), up to a
+size cap: a loop's blocks join before the colder code around it, and code
+that never ran is not worth compiling.  Each guest block gets an entry check
 (exit request, instruction budget) and a body emitted by running the ISA
 description's semantics over this backend, so branches between blocks of
 the region are plain IR branches: a loop stays in native code with its
@@ -15,7 +16,9 @@ the reference interpreter leaves the hart before it delivers the trap.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Callable
 
 from llvmlite import ir
@@ -70,6 +73,9 @@ class RegionPlan:
     entries: Callable[[int, int], bool] = lambda vpc, paddr: False
     # (vpc, paddr) starts another region (translated, or built before it in the batch):
     # branch there through the dispatcher instead of translating it again
+    heat: Callable[[int], int] = lambda vpc: 0
+    # entries into the block at vpc the cold tier counted (0: not counted, e.g.
+    # only reached by falling through: it inherits the heat of its predecessor)
     max_insns: int = 256
     max_block: int = 64
 
@@ -127,7 +133,9 @@ class RegionEmitter(IRValues):
         self._init = self.fn.append_basic_block("init")
         self.b = ir.IRBuilder()
         self.blocks: dict[int, Block] = {}
-        self._queue: list[int] = []
+        self._queue: list[tuple[float, int, int]] = []   # (-heat, order, vpc): blocks to add
+        self._order = count()
+        self._heat = float("inf")   # of the block being emitted
         self._stubs: list[_Stub] = []
         self._deferred: list[tuple[str, ir.Block, ir.Block]] = []  # (kind, block, continuation)
         self.xslots: dict[int, ir.AllocaInstr] = {}
@@ -403,10 +411,9 @@ class RegionEmitter(IRValues):
         stub = _Stub(self.fn.append_basic_block("goto"), target, self.pc, external)
         self._stubs.append(stub)
         if (not external and target not in self.blocks and self._allowed(self.pc, target)
-                and self.info.instructions < self.plan.max_insns and self.plan.executed(target)
+                and self.plan.executed(target)
                 and (fetched := self.plan.fetch(target)) and not self.plan.entries(target, fetched[1])):
-            self._new_block(target)
-            self._queue.append(target)
+            heapq.heappush(self._queue, (-(self.plan.heat(target) or self._heat), next(self._order), target))
         return stub.block
 
     def _allowed(self, source: int, target: int) -> bool:
@@ -421,10 +428,13 @@ class RegionEmitter(IRValues):
     # ------------------------------------------------------------------
     # translation
     def translate(self) -> RegionInfo:
-        self._new_block(self.info.entry)
-        self._queue.append(self.info.entry)
-        while self._queue:
-            self._emit_block(self.blocks[self._queue.pop(0)])
+        heapq.heappush(self._queue, (-self._heat, next(self._order), self.info.entry))
+        while self._queue and self.info.instructions < self.plan.max_insns:
+            heat, _, start = heapq.heappop(self._queue)
+            if start not in self.blocks:
+                self._heat = -heat
+                self._new_block(start)
+                self._emit_block(self.blocks[start])
         self._finish()
         self.info.blocks = len(self.blocks)
         self.info.starts = set(self.blocks)
