@@ -95,11 +95,7 @@ class VM:
 
     # --- lifetime ---
     def close(self) -> None:
-        close = getattr(self.machine, "close", None)
-        if close is not None:
-            close()
-        else:
-            self.hart.close()
+        self.machine.close()
 
     def __enter__(self) -> VM:
         return self

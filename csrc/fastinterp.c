@@ -33,11 +33,13 @@ fi_ctx_t *fi_new(hart_t *h)
     return c;
 }
 
+/* Pages stay allocated (cleared): the JIT's compile thread may be reading
+ * them (fi_decoded_at) while this thread flushes. */
 void fi_flush(fi_ctx_t *c)
 {
     for (uint64_t i = 0; i < c->npages; i++) {
-        free(c->pages[i]);
-        c->pages[i] = 0;
+        if (c->pages[i])
+            memset(c->pages[i], 0, FI_PAGE_ENTRIES * sizeof(fi_entry_t));
         c->watch[i] &= ~FI_PAGE_DECODED;
     }
     c->flush = 0;
@@ -87,10 +89,10 @@ int fi_pc_offset(hart_t *h, uint64_t pc, uint64_t *ram_off)
     return 0;
 }
 
-int fi_decoded(fi_ctx_t *c, hart_t *h, uint64_t pc)
+int fi_decoded_at(fi_ctx_t *c, hart_t *h, uint64_t paddr)
 {
-    uint64_t off;
-    if (fi_pc_offset(h, pc, &off) || off >> PAGE_SHIFT >= c->npages || !c->pages[off >> PAGE_SHIFT])
+    uint64_t off = paddr - h->ram_base;
+    if (paddr < h->ram_base || off >> PAGE_SHIFT >= c->npages || !c->pages[off >> PAGE_SHIFT])
         return 0;
     return c->pages[off >> PAGE_SHIFT][(off & PAGE_OFFSET_MASK) >> 1].fn != 0;
 }

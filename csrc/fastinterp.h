@@ -61,8 +61,9 @@ fi_entry_t *fi_entry(fi_ctx_t *c, uint64_t ram_off);
 /* RAM offset of the instruction at virtual pc; nonzero when it has none
  * (fetch fault, or outside RAM): the reference interpreter then steps it. */
 int fi_pc_offset(hart_t *h, uint64_t pc, uint64_t *ram_off);
-/* Nonzero when the instruction at virtual pc is pre-decoded (it has run). */
-int fi_decoded(fi_ctx_t *c, hart_t *h, uint64_t pc);
+/* Nonzero when the instruction at guest physical paddr is pre-decoded (it
+ * has run).  Reads only the pre-decode table: safe from another thread. */
+int fi_decoded_at(fi_ctx_t *c, hart_t *h, uint64_t paddr);
 /* Run pre-decoded instructions from h->pc, at most max_steps of them. */
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps);
 /* Slow paths of handlers: 0 done, 1 fault pending. */

@@ -50,6 +50,17 @@ void bt_jit_clear(jit_ctx_t *c)
     memset(c->ic, 0, sizeof c->ic);
 }
 
+void bt_jit_clear_hot(jit_ctx_t *c)
+{
+    memset(c->hot, 0, sizeof c->hot);
+}
+
+void bt_jit_offer(jit_ctx_t *c, hart_t *h)
+{
+    c->install_ready = 1;
+    __atomic_fetch_or(&h->exit_request, EXIT_REQ_YIELD, __ATOMIC_SEQ_CST);
+}
+
 static jit_block_fn lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode)
 {
     /* Python keeps the table at most half full, so the probe ends. */
@@ -74,8 +85,13 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
 {
     int system = h->machine_kind == MACHINE_SYSTEM;
     for (;;) {
-        if (h->exit_request)
-            return JIT_RUN_EXIT;
+        if (h->exit_request) {
+            if (h->exit_request & EXIT_REQ_STOP)
+                return JIT_RUN_EXIT;
+            __atomic_fetch_and(&h->exit_request, ~(uint64_t)EXIT_REQ_YIELD, __ATOMIC_SEQ_CST);
+        }
+        if (c->install_ready)
+            return JIT_RUN_INSTALL;
         if (c->smc_count)
             return JIT_RUN_SMC;
         uint64_t paddr;
@@ -90,7 +106,7 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
                 uint64_t r = fn(h, c);
                 if (r == JIT_FAULT)
                     return JIT_RUN_FAULT;
-                if (r != JIT_STOP || h->exit_request || c->smc_count)
+                if (r != JIT_STOP || h->exit_request || c->smc_count || c->install_ready)
                     continue;
                 /* the budget ends inside the next block: the cold tier runs it exactly */
             } else if (c->fi && entered_cold(c, h->pc)) {
@@ -101,6 +117,8 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
             break;
         /* The cold tier runs to the next taken branch or jump (stop_on_jump). */
         int r = fi_run(c->fi, h, ~0ULL);
+        if (r == FI_EXIT && !(h->exit_request & EXIT_REQ_STOP))
+            continue;   /* a yield: back to the top */
         if (r != FI_JUMP) {
             c->fi_status = r;
             break;

@@ -19,6 +19,7 @@
 #define JIT_RUN_FAULT 2   /* deliver the pending exception */
 #define JIT_RUN_SMC 3     /* a store hit a page holding translations */
 #define JIT_RUN_HOT 4     /* the block at h->pc became hot: translate it */
+#define JIT_RUN_INSTALL 5 /* the compile thread has translations ready: install them */
 
 /* The JIT's bits of a page watch map byte (see FI_PAGE_DECODED). */
 #define JIT_PAGE_CODE 1
@@ -72,6 +73,7 @@ typedef struct jit_ctx {
     uint64_t stat_chain;     /* direct jumps from region to region */
     uint64_t stat_ic_hit;    /* indirect jumps through the cache */
     uint64_t use_ic;         /* fill the indirect-jump cache (process VM) */
+    volatile uint64_t install_ready; /* set by the compile thread (bt_jit_offer) */
     jit_ic_t ic[1024];       /* JIT_IC_SIZE */
     jit_hot_t hot[8192];     /* JIT_HOT_SIZE */
 } jit_ctx_t;
@@ -84,6 +86,13 @@ int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr);
 
 void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, uint64_t fn);
 void bt_jit_clear(jit_ctx_t *c);   /* empties the table and the indirect-jump cache */
+/* Forget the cold tier's block-entry counts (so that code becomes hot again
+ * after its translations are dropped). */
+void bt_jit_clear_hot(jit_ctx_t *c);
+/* From the compile thread: translations are ready.  The thread running the
+ * guest leaves native code at its next check and bt_jit_run returns
+ * JIT_RUN_INSTALL. */
+void bt_jit_offer(jit_ctx_t *c, hart_t *h);
 int bt_jit_run(jit_ctx_t *c, hart_t *h);
 
 /* Slow paths of generated memory accesses: 0 done, 1 fault pending,

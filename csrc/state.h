@@ -43,6 +43,11 @@
 #define EXIT_MMIO_ERROR 6  /* a Python device raised; details kept on the Python side */
 #define EXIT_TRAP_LOOP 7   /* system VM: a trap handler traps on its own first instruction */
 
+/* Bits of hart_t.exit_request.  Native code stops at its next check when
+ * any bit is set; only STOP ends the run. */
+#define EXIT_REQ_STOP 1    /* stop the run (exit_reason says why) */
+#define EXIT_REQ_YIELD 2   /* back to the JIT's dispatcher: new translations to install */
+
 /* Machine kinds: what the VMM does with traps. */
 #define MACHINE_USER 0     /* process VM: every trap exits to the VMM */
 #define MACHINE_SYSTEM 1   /* bare/virt: traps are delivered to the guest */
@@ -91,7 +96,7 @@ typedef struct hart {
 
     /* --- run control --- */
     uint64_t machine_kind;       /* MACHINE_USER / MACHINE_SYSTEM */
-    volatile uint64_t exit_request;  /* set asynchronously; engines poll it */
+    volatile uint64_t exit_request;  /* EXIT_REQ_* bits, set asynchronously; engines poll it */
     uint64_t exit_reason;        /* EXIT_* once the engine stops */
     uint64_t insn_limit;         /* stop when minstret reaches this */
 

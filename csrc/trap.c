@@ -90,7 +90,7 @@ void bt_take_exception(hart_t *h)
         h->scause = cause;
         h->stval = tval;
         h->sepc = h->pc;
-        h->exit_request = 1;
+        h->exit_request = EXIT_REQ_STOP;
         h->exit_reason = EXIT_USER_TRAP;
         return;
     }
@@ -100,7 +100,7 @@ void bt_take_exception(hart_t *h)
          * it is entered with: the hart would spin here forever without
          * retiring anything (an instruction's faults do not depend on the
          * xepc/xcause/xtval the trap just wrote). */
-        h->exit_request = 1;
+        h->exit_request = EXIT_REQ_STOP;
         h->exit_reason = EXIT_TRAP_LOOP;
     }
 }

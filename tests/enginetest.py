@@ -9,6 +9,7 @@ test packages: tests/fast, tests/jit, tests/test_engine_differential.py).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -109,17 +110,24 @@ def assert_same(ref: dict, other: dict) -> None:
     assert not diff, f"reference vs engine under test differ (ref, engine): {diff}"
 
 
-def run_with_exit_request(engine, h: Hart, delay: float) -> int:
-    """Run ``engine`` while another thread sets exit_request after ``delay``
-    seconds (what Ctrl-C and --timeout do); the exit reason it returns."""
-    def request():
-        h.ptr.exit_reason = lib.EXIT_REQUEST
-        h.ptr.exit_request = 1
+def run_with_exit_request(engine, h: Hart, ready: Callable[[], bool], patience: float = 60.0) -> int:
+    """Run ``engine`` while another thread waits until ``ready()`` (progress
+    the guest made, seen from outside) and then sets exit_request, as Ctrl-C
+    and --timeout do; the exit reason the engine returns.  ``patience``
+    only bounds a broken run: the request comes anyway after that long."""
+    done = threading.Event()
 
-    timer = threading.Timer(delay, request)
-    timer.start()
+    def request():
+        deadline = time.monotonic() + patience
+        while not ready() and time.monotonic() < deadline and not done.wait(0.001):
+            pass
+        h.ptr.exit_reason = lib.EXIT_REQUEST
+        h.ptr.exit_request = lib.EXIT_REQ_STOP
+
+    thread = threading.Thread(target=request)
+    thread.start()
     try:
         return engine.run()
     finally:
-        timer.cancel()
-        timer.join()
+        done.set()
+        thread.join()

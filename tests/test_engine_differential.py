@@ -44,7 +44,7 @@ POOLS = {
 # Each engine under test, and what shows it ran its own code rather than deferring.
 ENGINES = {
     "fast": (FastInterpreter, lambda e: e.stats.decoded >= 1),
-    "jit": (partial(JitEngine, hot=1, disk_cache=None), lambda e: e.stats.regions >= 1 and e.stats.dispatches >= 1),
+    "jit": (partial(JitEngine, hot=1, disk_cache=None, background=False), lambda e: e.stats.regions >= 1 and e.stats.dispatches >= 1),
 }
 
 

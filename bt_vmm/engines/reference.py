@@ -190,9 +190,9 @@ class Concrete:
 
 def run_until_exit(h, advance: Callable[[], object]) -> int:
     """Every engine's run loop: call ``advance`` (which runs at least one
-    instruction or takes a trap, within the limit) until exit_request is set
+    instruction or takes a trap, within the limit) until an exit is requested
     or the instruction limit is reached; returns hart.exit_reason."""
-    while not h.exit_request:
+    while not h.exit_request & lib.EXIT_REQ_STOP:
         if h.minstret >= h.insn_limit:
             h.exit_reason = lib.EXIT_LIMIT
             break

@@ -96,11 +96,18 @@ class Machine:
             if result is not None:
                 return result
 
+    def close(self) -> None:
+        """Let the engine finish its background work, then drop the hart."""
+        close = getattr(self.engine, "close", None)
+        if close is not None:
+            close()
+        self.hart.close()
+
     def request_exit(self) -> None:
         """Ask the engine to stop at the next instruction boundary (thread-safe)."""
         h = self.hart.ptr
         h.exit_reason = lib.EXIT_REQUEST
-        h.exit_request = 1
+        h.exit_request = lib.EXIT_REQ_STOP
 
     def _expire(self, expired: threading.Event) -> None:
         expired.set()

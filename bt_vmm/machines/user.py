@@ -73,7 +73,7 @@ class UserMachine(Machine):
             raise
         self.space = AddressSpace(self.mem, image_end, stack_bottom - PAGE)
         self.process = Process(
-            self.mem, self.space, path, trace=syscall_trace, should_stop=lambda: bool(hart.ptr.exit_request)
+            self.mem, self.space, path, trace=syscall_trace, should_stop=lambda: bool(hart.ptr.exit_request & lib.EXIT_REQ_STOP)
         )
         hart.set_reg("sp", sp)
         hart.set_reg("pc", program.entry + bias)
@@ -81,8 +81,8 @@ class UserMachine(Machine):
 
     def close(self) -> None:
         """Release the host descriptors the guest holds."""
+        super().close()
         self.process.close()
-        self.hart.close()
 
     def __enter__(self) -> UserMachine:
         return self

@@ -11,7 +11,7 @@ from bt_vmm.isa import encode
 def run_both(layout, words: list[int], *, hot: int = 1, disk_cache=None, **setup) -> tuple[dict, dict, JitEngine]:
     """(reference state, JIT state, the JIT engine) after running ``words``
     (the JIT's on-disk cache in ``disk_cache``; by default none)."""
-    return run_against_reference(lambda h: JitEngine(h, hot=hot, disk_cache=disk_cache), layout, words, **setup)
+    return run_against_reference(lambda h: JitEngine(h, hot=hot, disk_cache=disk_cache, background=False), layout, words, **setup)
 
 
 def counting_loop() -> list[int]:

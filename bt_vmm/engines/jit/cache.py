@@ -1,5 +1,11 @@
 """The translation cache: LLVM compilation, the native lookup table the C
-dispatcher uses, the pages holding translations, and statistics."""
+dispatcher uses, the pages holding translations, and statistics.
+
+Compiling (``build``) may run on another thread than the guest: it reads
+guest memory and the pre-decode table but changes nothing, and each batch
+gets an execution engine of its own (llvmlite serialises every LLVM call
+behind one lock, so the fast tier compiling on the guest's thread is safe).  Installing (``install``), invalidating and flushing
+run on the guest's thread while no native code runs."""
 from __future__ import annotations
 
 import gc
@@ -9,7 +15,6 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import count
 
 from llvmlite import binding as llvm
 from llvmlite import ir
@@ -26,7 +31,6 @@ from bt_vmm.engines.jit.region import (
 )
 
 M64 = (1 << 64) - 1
-_PLACEHOLDER = "btjit_region_"   # in function names until the batch's content hash is known
 Key = tuple[int, int, int]   # (virtual pc, physical pc, mode)
 _JIT_BITS = lib.JIT_PAGE_CODE | lib.JIT_PAGE_WRITTEN
 
@@ -116,6 +120,24 @@ def _set_slot(address: int, fn: int) -> None:
     ffi.cast("uint64_t *", address)[0] = fn
 
 
+@dataclass
+class Batch:
+    """Regions compiled together: one module, in an execution engine of its
+    own (dropped with the batch's last live region)."""
+
+    regions: dict[Key, RegionInfo]      # empty: nothing could be translated
+    engine: llvm.ExecutionEngine | None
+    generation: int               # CodeCache.generation when it was started
+    seconds: float
+    from_disk: bool
+    failed: set[Key] = field(default_factory=set)   # keys that cannot be translated
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
+
 class CodeCache:
     """Translations of one hart, keyed by (virtual pc, physical pc, mode)."""
 
@@ -135,25 +157,16 @@ class CodeCache:
         self.ctx.code_pages = self._code_pages
         self.ctx.npages = self._npages
         self.ctx.use_ic = hart.ptr.machine_kind == lib.MACHINE_USER
-        self._names = count()
+        self._ram = ffi.buffer(hart.ptr.ram, hart.ptr.ram_size)
         self.building: dict[Key, RegionInfo] = {}   # the regions of the batch being translated
-        self._new_engine()
+        self.generation = 0        # bumped by flush: batches started before it are dropped
+        self.batches: list[Batch] = []
+        self._reset()
 
-    # --- the LLVM side ---
-    def _new_engine(self) -> None:
-        # The execution engine owns its target machine: one each.
-        # Level 0: fast instruction selection and register allocation, which
-        # spills every guest register; the full code generator is worth its
-        # compile time from level 1 on (~2x the speed of the code).
-        codegen = 2 if self.opt_level >= 1 else 0
-        self.target = llvm.Target.from_default_triple().create_target_machine(
-            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=codegen, jit=True)
-        empty = llvm.parse_assembly("")
-        empty.triple = self.target.triple
-        self.engine = llvm.create_mcjit_compiler(empty, self.target)
-        self.engine.set_object_cache(self._compiled_object, self._cached_object)
-        self._loaded: set[str] = set()   # disk-cache keys of the batches in this engine
-        self._from_disk: tuple[str, bytes] | None = None   # (key, object) of the batch being loaded
+    def _reset(self) -> None:
+        for batch in self.batches:
+            batch.close()
+        self.batches = []
         self.entries: dict[Key, RegionInfo] = {}
         self.links: dict[Key, list[int]] = {}   # chain slots (addresses) jumping to a key
         self.page_regions: dict[int, set[Key]] = {}
@@ -161,11 +174,85 @@ class CodeCache:
         self.translated_insns = 0
         self._resize_table(1024)
 
-    def _optimize(self, mod: llvm.ModuleRef) -> None:
+    # --- compiling (any thread) ---
+    def build(self, plans: dict[Key, RegionPlan], generation: int) -> Batch:
+        """Translate one region per key, in order, into one module (amortising
+        LLVM's fixed cost) and compile it.  A key inside a region translated
+        before it in the batch is skipped: a loop grows into one region from
+        whichever of its blocks comes first, instead of being cut at every
+        warm block (a region stops only at the entries of translated regions
+        and of those built before it)."""
+        t0 = time.perf_counter()
+        failed: set[Key] = set()
+        gc.disable()   # IR building allocates many small objects: collections cost ~5%
+        try:
+            while (result := self._emit(plans)) and isinstance(result[0], tuple):
+                failed.add(result[0])   # start again without it
+                plans = {k: p for k, p in plans.items() if k != result[0]}
+            if not result:
+                return Batch({}, None, generation, time.perf_counter() - t0, False, failed)
+            module, built = result
+            text = str(module)
+        finally:
+            self.building = {}
+            gc.enable()
+        engine, from_disk = self._compile(text)
+        for info in built.values():
+            info.address = engine.get_function_address(info.name)
+            if info.chains:
+                info.chain_base = engine.get_global_value_address(info.chain_global)
+        return Batch(built, engine, generation, time.perf_counter() - t0, from_disk, failed)
+
+    def _emit(self, plans: dict[Key, RegionPlan]):
+        """(module, regions) of the batch; (key, None) when the region at key
+        cannot be translated; None when there is nothing to translate."""
+        module = ir.Module()
+        built = self.building = {}
+        for key, plan in plans.items():
+            if any(key in _inner(k, info) for k, info in built.items()):
+                continue
+            try:
+                built[key] = RegionEmitter(module, f"region{len(built)}", key[0], plan).translate()
+            except Untranslatable:
+                return key, None
+        return (module, built) if built else None
+
+    def _compile(self, text: str) -> tuple[llvm.ExecutionEngine, bool]:
+        """An execution engine holding the batch's machine code: the object
+        from the disk cache (keyed by the IR and what turns it into code),
+        else compiled by LLVM and stored there."""
+        key = self.disk.key("jit", _sources(), f"O{self.opt_level}", text)
+        obj = self.disk.get(key)
+        target = self._target_machine()
+        mod = llvm.parse_assembly("" if obj else text)
+        mod.triple = target.triple
+        if obj is None:
+            mod.verify()
+            self._optimize(mod, target)
+            _dump(key, text, mod, target)
+        engine = llvm.create_mcjit_compiler(mod, target)
+
+        def compiled(_module, new: bytes) -> None:
+            if obj is None:
+                self.disk.put(key, new)
+
+        engine.set_object_cache(compiled, lambda _module: obj)
+        engine.finalize_object()
+        return engine, obj is not None
+
+    def _target_machine(self) -> llvm.TargetMachine:
+        # Level 0: fast instruction selection and register allocation, which
+        # spills every guest register; the full code generator is worth its
+        # compile time from level 1 on (~2x the speed of the code).
+        return llvm.Target.from_default_triple().create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+            opt=2 if self.opt_level >= 1 else 0, jit=True)
+
+    def _optimize(self, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
         """Level 2: LLVM's O2.  Below: promote guest registers to SSA and tidy
         up, which is most of the gain for a small part of O2's compile time."""
         pto = llvm.PipelineTuningOptions(speed_level=self.opt_level)
-        pb = llvm.create_pass_builder(self.target, pto)
+        pb = llvm.create_pass_builder(target, pto)
         if self.opt_level >= 2:
             pb.getModulePassManager().run(mod, pb)
             return
@@ -176,113 +263,53 @@ class CodeCache:
             mpm.add_simplify_cfg_pass()
         mpm.run(mod, pb)
 
-    def compile(self, plans: dict[Key, RegionPlan]) -> None:
-        """Translate one region per key, in order, into one module (amortising
-        LLVM's fixed cost) and make them visible to the dispatcher."""
-        t0 = time.perf_counter()
-        gc.disable()   # IR building allocates many small objects: collections cost ~5%
-        try:
-            built = self._compile(plans)
-        finally:
-            gc.enable()
-        if not built:
-            return
-        elapsed = time.perf_counter() - t0
-        st = self.stats
-        st.batches += 1
-        st.compile_seconds.extend([elapsed / len(built)] * len(built))
-        st.regions += len(built)
-        st.blocks += sum(i.blocks for i in built.values())
-        st.guest_insns += sum(i.instructions for i in built.values())
-
-    def _compile(self, plans: dict[Key, RegionPlan]) -> dict[Key, RegionInfo]:
-        """A key inside a region translated before it in the batch is skipped:
-        a loop grows into one region from whichever of its blocks comes first,
-        instead of being cut at every warm block (a region stops only at the
-        entries of translated regions and of those built before it)."""
-        module = ir.Module()
-        module.triple = self.target.triple
-        built = self.building = {}
-        for key, plan in plans.items():
-            if any(key in _inner(k, info) for k, info in built.items()):
-                continue
-            try:
-                built[key] = RegionEmitter(module, f"{_PLACEHOLDER}{len(built)}", key[0], plan).translate()
-            except Untranslatable:
-                self.stats.failed += 1
-                return self._compile({k: p for k, p in plans.items() if k != key})
-        self.building = {}
-        if not built:
-            return built
+    # --- installing (the guest's thread) ---
+    def install(self, batch: Batch) -> bool:
+        """Make a built batch visible to the dispatcher, unless a flush came
+        after it was started or the guest changed its code meanwhile."""
+        self.stats.failed += len(batch.failed)
+        if not batch.regions or batch.generation != self.generation or not self._unchanged(batch):
+            batch.close()
+            return False
+        built = batch.regions
         if self.translated_insns + sum(i.instructions for i in built.values()) > self.max_insns:
             self.flush()
-        self._load(str(module), built.values())
+        self.batches.append(batch)
         for key, info in built.items():
-            self._install(key, info, self.engine.get_function_address(info.name))
+            self._install(key, info)
         _perf_map(built)
         for key, info in built.items():
             self._link(key, info)
-        return built
+        st = self.stats
+        st.batches += 1
+        st.disk_hits += batch.from_disk
+        st.compile_seconds.extend([batch.seconds / len(built)] * len(built))
+        st.regions += len(built)
+        st.blocks += sum(i.blocks for i in built.values())
+        st.guest_insns += sum(i.instructions for i in built.values())
+        return True
 
-    def _load(self, text: str, regions) -> None:
-        """Compile a batch's IR (or take its object from the disk cache) into
-        the execution engine.  Symbols are named by the content hash, so an
-        object from disk defines the names this run expects."""
-        key = self.disk.key("jit", _sources(), f"O{self.opt_level}", text)
-        prefix = f"r{key[4:28]}_"
-        if key in self._loaded:   # the same batch again (after an invalidation): fresh names
-            prefix += f"{next(self._names)}_"
-        for info in regions:
-            info.name = info.name.replace(_PLACEHOLDER, prefix)
-            info.chain_global = info.chain_global.replace(_PLACEHOLDER, prefix)
-        text = text.replace(_PLACEHOLDER, prefix)
-        obj = self.disk.get(key) if key not in self._loaded else None
-        self._from_disk = (key, obj) if obj is not None else None
-        if obj is not None:
-            mod = llvm.parse_assembly("")   # _cached_object supplies the code
-            self.stats.disk_hits += 1
-        else:
-            mod = llvm.parse_assembly(text)
-            mod.verify()
-            self._optimize(mod)
-            self._dump(key, text, mod)
-        mod.name = key if key not in self._loaded else ""
-        self._loaded.add(key)
-        self.engine.add_module(mod)
-        self.engine.finalize_object()
-
-    def _cached_object(self, module: llvm.ModuleRef) -> bytes | None:
-        if self._from_disk and module.name == self._from_disk[0]:
-            return self._from_disk[1]
-        return None
-
-    def _compiled_object(self, module: llvm.ModuleRef, obj: bytes) -> None:
-        if module.name.startswith("jit-"):   # not the engine's empty first module
-            self.disk.put(module.name, obj)
-
-    def _dump(self, key: str, text: str, mod: llvm.ModuleRef) -> None:
-        """BT_VMM_JIT_DUMP=dir: write each batch's IR, optimised IR and assembly there."""
-        where = os.environ.get("BT_VMM_JIT_DUMP")
-        if not where:
-            return
-        d = pathlib.Path(where)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"{key[:24]}.ll").write_text(text)
-        (d / f"{key[:24]}.opt.ll").write_text(str(mod))
-        (d / f"{key[:24]}.s").write_text(self.target.emit_assembly(mod))
+    def _unchanged(self, batch: Batch) -> bool:
+        """Is guest memory still holding the instructions the batch was
+        translated from?  (Stores only see pages holding installed code.)"""
+        base, ram = self.hart.ptr.ram_base, self._ram
+        for info in batch.regions.values():
+            for paddr, raw in info.code:
+                n = 4 if raw & 3 == 3 else 2
+                if int.from_bytes(ram[paddr - base:paddr - base + n], "little") != raw:
+                    return False
+        return True
 
     # --- the native table ---
     def _link(self, key: Key, info: RegionInfo) -> None:
         """Point the region's chain slots at translated targets; the others
         wait in ``links`` for their target (process VM: vpc = paddr)."""
-        if not info.chains:
-            return
-        base = self.engine.get_global_value_address(info.chain_global)
         for i, target in enumerate(info.chains):
             tkey = (target, target, key[2])
-            self.links.setdefault(tkey, []).append(base + 8 * i)
+            slot = info.chain_base + 8 * i
+            self.links.setdefault(tkey, []).append(slot)
             if tkey in self.entries:
-                _set_slot(base + 8 * i, self.entries[tkey].address)
+                _set_slot(slot, self.entries[tkey].address)
 
     def _resize_table(self, size: int) -> None:
         self._table = ffi.new("jit_entry_t[]", size)
@@ -292,8 +319,7 @@ class CodeCache:
         for (vpc, paddr, mode), info in self.entries.items():
             lib.bt_jit_insert(self.ctx, vpc, paddr, mode, info.address)
 
-    def _install(self, key: Key, info: RegionInfo, address: int) -> None:
-        info.address = address
+    def _install(self, key: Key, info: RegionInfo) -> None:
         self.entries[key] = info
         self.translated_insns += info.instructions
         self.inner |= _inner(key, info)
@@ -303,11 +329,11 @@ class CodeCache:
             if 0 <= page - base < self._npages:
                 self._code_pages[page - base] |= lib.JIT_PAGE_CODE
         for slot in self.links.get(key, ()):
-            _set_slot(slot, address)
+            _set_slot(slot, info.address)
         if 2 * len(self.entries) > self.ctx.mask + 1:
             self._resize_table(2 * (self.ctx.mask + 1))   # reinserts everything
         else:
-            lib.bt_jit_insert(self.ctx, *key, address)
+            lib.bt_jit_insert(self.ctx, *key, info.address)
 
     def __contains__(self, key: Key) -> bool:
         return key in self.entries
@@ -340,10 +366,39 @@ class CodeCache:
                 del self.page_regions[page]
                 self._code_pages[page - base] &= ~_JIT_BITS
         self._resize_table(self.ctx.mask + 1)
+        self._drop_dead_batches()
+
+    def _drop_dead_batches(self) -> None:
+        """Free the code of batches none of whose regions is reachable (the
+        table, the indirect-jump cache and the chain slots no longer hold it)."""
+        live = {id(info) for info in self.entries.values()}
+        dead = [b for b in self.batches if not any(id(i) in live for i in b.regions.values())]
+        for batch in dead:
+            for key, info in batch.regions.items():
+                for i in range(len(info.chains)):   # its slots die with it
+                    slots = self.links.get((info.chains[i], info.chains[i], key[2]), [])
+                    if info.chain_base + 8 * i in slots:
+                        slots.remove(info.chain_base + 8 * i)
+            batch.close()
+        self.batches = [b for b in self.batches if b not in dead]
 
     def flush(self) -> None:
         """Forget every translation (cache full, fence.i, many code writes)."""
         self.stats.flushes += 1
+        self.generation += 1
         self.ctx.smc_count = 0
         lib.bt_jit_clear_pages(self.ctx)
-        self._new_engine()
+        lib.bt_jit_clear_hot(self.ctx)   # so that hot code is translated again
+        self._reset()
+
+
+def _dump(key: str, text: str, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
+    """BT_VMM_JIT_DUMP=dir: write each batch's IR, optimised IR and assembly there."""
+    where = os.environ.get("BT_VMM_JIT_DUMP")
+    if not where:
+        return
+    d = pathlib.Path(where)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{key[:24]}.ll").write_text(text)
+    (d / f"{key[:24]}.opt.ll").write_text(str(mod))
+    (d / f"{key[:24]}.s").write_text(target.emit_assembly(mod))

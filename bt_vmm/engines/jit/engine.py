@@ -1,7 +1,10 @@
 """The JIT engine: cold code in the fast interpreter tier, hot code
 translated into regions; both run from the native dispatch loop
 (csrc/jit.c), which counts block entries and returns to Python only for
-rare events (a block became hot, a pre-decode miss, a fault, an interrupt)."""
+rare events (a block became hot, translations to install, a pre-decode
+miss, a fault, an interrupt).  Translation runs on a compile thread by
+default: the guest goes on meanwhile, and the new code is installed at
+the next dispatch."""
 from __future__ import annotations
 
 import pathlib
@@ -10,8 +13,9 @@ from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.engine import FastInterpreter
-from bt_vmm.engines.jit.cache import CodeCache, JitStats, Key
+from bt_vmm.engines.jit.cache import Batch, CodeCache, JitStats, Key
 from bt_vmm.engines.jit.region import PAGE, RegionPlan
+from bt_vmm.engines.jit.worker import CompileThread
 from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Tracer, Trap, run_until_exit
 
 M64 = (1 << 64) - 1
@@ -58,7 +62,10 @@ class JitEngine:
         opt_level: int = 1,
         tb_size: int = 1 << 20,
         disk_cache: pathlib.Path | None = FROM_ENV,
+        background: bool = True,
     ):
+        """``background``: translate on a compile thread (False: at once, on
+        this thread, which makes the moment code switches tiers deterministic)."""
         self.hart = hart
         self.tracer = tracer
         self.hot = max(1, HOT_THRESHOLD if hot is None else hot)
@@ -74,6 +81,9 @@ class JitEngine:
         # pc, entries, pc, entries, ... of the cold tier's counters, viewed without copying
         self._counters = memoryview(ffi.buffer(ctx.hot)).cast("Q")
         self.untranslatable: set[Key] = set()
+        self.pending: set[Key] = set()   # being translated on the compile thread
+        self.worker: CompileThread[tuple[list[Key], Batch]] | None = \
+            CompileThread(self._offer) if background and tracer is None else None
         self._paddr = ffi.new("uint64_t *")
         self._system = hart.ptr.machine_kind == lib.MACHINE_SYSTEM
 
@@ -92,8 +102,18 @@ class JitEngine:
         # tracing sees every instruction: the reference interpreter runs all
         return run_until_exit(self.hart.ptr, self.fast.step_reference if self.tracer else self._advance)
 
+    def close(self) -> None:
+        """Wait for translations in flight (they hold this engine's hart)."""
+        if self.worker is not None:
+            self.worker.wait()
+
+    def _offer(self) -> None:   # on the compile thread
+        lib.bt_jit_offer(self.cache.ctx, self.hart.ptr)
+
     def _advance(self) -> None:
         h, ctx = self.hart.ptr, self.cache.ctx
+        if ctx.install_ready:
+            self._install_ready()
         r = lib.bt_jit_run(ctx, h)
         if r == lib.JIT_RUN_FAULT:
             self.interp._deliver(h)
@@ -103,6 +123,20 @@ class JitEngine:
             self._hot(h)
         elif r == lib.JIT_RUN_COLD:
             self.fast.handle(ctx.fi_status)
+        elif r == lib.JIT_RUN_INSTALL:
+            self._install_ready()
+
+    def _install_ready(self) -> None:
+        self.cache.ctx.install_ready = 0   # before taking: a later result offers again
+        for result in self.worker.take():
+            if isinstance(result, BaseException):
+                raise result
+            self._install(*result)
+
+    def _install(self, keys: list[Key], batch: Batch) -> None:
+        self.pending.difference_update(keys)
+        self.untranslatable |= batch.failed
+        self.cache.install(batch)
 
     def _key(self, pc: int) -> Key | None:
         if lib.bt_jit_phys(self.hart.ptr, pc, self._paddr):
@@ -111,11 +145,9 @@ class JitEngine:
 
     def _hot(self, h) -> None:
         key = self._key(h.pc)
-        if key is None or key in self.cache or key in self.untranslatable:
+        if key is None or key in self.cache or key in self.untranslatable or key in self.pending:
             return
         self._translate_hot(key)
-        if key not in self.cache:
-            self.untranslatable.add(key)
 
     # --- translation ---
     def _translate_hot(self, key: Key) -> None:
@@ -129,9 +161,19 @@ class JitEngine:
             if len(keys) == BATCH:
                 break
             if k is not None and k not in keys and k not in self.cache and k not in self.cache.inner \
-                    and k not in self.untranslatable:
+                    and k not in self.untranslatable and k not in self.pending:
                 keys.append(k)
-        self.cache.compile({k: self._plan(k, heat) for k in keys})
+        plans = {k: self._plan(k, heat) for k in keys}
+        generation = self.cache.generation
+
+        def job() -> tuple[list[Key], Batch]:
+            return keys, self.cache.build(plans, generation)
+
+        if self.worker is None:
+            self._install(*job())
+        else:
+            self.pending.update(keys)
+            self.worker.submit(job)
 
     def _plan(self, key: Key, heat: dict[int, int]) -> RegionPlan:
         vpc, paddr, mode = key
@@ -140,10 +182,13 @@ class JitEngine:
             k = (target, target_paddr, mode)
             return k in self.cache.building or k in self.cache
 
-        def executed(target: int) -> bool:
-            return bool(lib.fi_decoded(self.fast.ctx, self.hart.ptr, target))
+        fetch = self._fetcher(vpc, paddr)
 
-        return RegionPlan(self.hart.ptr.machine_kind, mode, self._fetcher(vpc, paddr), executed, starts_region,
+        def executed(target: int) -> bool:
+            fetched = fetch(target)
+            return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
+
+        return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region,
                           heat=lambda pc: heat.get(pc, 0))
 
     def _read16(self, paddr: int) -> int | None:

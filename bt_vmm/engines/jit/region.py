@@ -98,7 +98,9 @@ class RegionInfo:
     address: int = 0                               # of the compiled function
     chains: list[int] = field(default_factory=list)  # target pc of each chain slot
     chain_global: str = ""                         # the i64 array of chain slots
+    chain_base: int = 0                            # its address, once compiled
     starts: set[int] = field(default_factory=set)  # virtual pcs of its blocks
+    code: list[tuple[int, int]] = field(default_factory=list)   # (paddr, bits) translated
 
 
 @dataclass
@@ -460,6 +462,7 @@ class RegionEmitter(IRValues):
                 self.b.branch(self._goto(pc, external=True))
                 break
             raw, paddr = fetched
+            self.info.code.append((paddr, raw))
             self.info.pages.update({paddr // PAGE, (paddr + (3 if raw & 3 == 3 else 1)) // PAGE})
             n += 1
             self.info.instructions += 1

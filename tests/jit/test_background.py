@@ -1,0 +1,89 @@
+"""Translation on the compile thread: the guest keeps running meanwhile,
+new code is installed at the next dispatch, and a batch whose inputs
+changed while it was being built (guest code rewritten, cache flushed) is
+dropped instead of installed."""
+from __future__ import annotations
+
+import pytest
+from bt_vmm._core import lib
+
+from bt_vmm.engines.jit import JitEngine
+from bt_vmm.engines.jit.worker import CompileThread
+from bt_vmm.engines.reference import ReferenceInterpreter
+from bt_vmm.isa import encode
+
+from .common import LAYOUTS, USER, assert_same, counting_loop, make_hart, run_with_exit_request, snapshot
+
+T2 = 7
+
+
+@LAYOUTS
+def test_a_running_loop_moves_into_code_compiled_meanwhile(layout):
+    h = make_hart(layout, counting_loop(), regs={T2: layout.data}, limit=(1 << 64) - 1)
+    engine = JitEngine(h, hot=2, disk_cache=None)
+    entered = lambda: engine.cache.ctx.stat_dispatch >= 1   # noqa: E731 - translated code ran
+    assert run_with_exit_request(engine, h, entered) == lib.EXIT_REQUEST
+    engine.close()
+    assert engine.stats.regions >= 1 and engine.stats.dispatches >= 1
+    # The same number of instructions in the reference interpreter: the same state.
+    ref = make_hart(layout, counting_loop(), regs={T2: layout.data}, limit=h.ptr.minstret)
+    ReferenceInterpreter(ref).run()
+    ranges = [(layout.data, 8)]
+    # run control differs: the reference stopped at its limit, not on a request
+    for p in (h.ptr, ref.ptr):
+        p.exit_reason = p.exit_request = p.insn_limit = 0
+    assert_same(snapshot(ref, ranges), snapshot(h, ranges))
+
+
+def _built(layout):
+    """A hart with the counting loop and a batch translating it, not installed."""
+    h = make_hart(layout, counting_loop(), regs={T2: layout.data}, limit=100)
+    engine = JitEngine(h, hot=1, disk_cache=None, background=False)
+    key = engine._key(layout.code)
+    batch = engine.cache.build({key: engine._plan(key, {})}, engine.cache.generation)
+    assert key in batch.regions
+    return h, engine, key, batch
+
+
+@LAYOUTS
+def test_code_rewritten_during_translation_is_not_installed(layout):
+    h, engine, key, batch = _built(layout)
+    h.write_phys(layout.code, encode("addi", rd=10, rs1=10, imm=2).to_bytes(4, "little"))
+    assert not engine.cache.install(batch)
+    assert key not in engine.cache and engine.run() == lib.EXIT_LIMIT
+    assert h.ptr.x[10] > 100 // len(counting_loop())   # the new code ran: a0 counts in twos
+
+
+@LAYOUTS
+def test_a_batch_started_before_a_flush_is_dropped(layout):
+    _, engine, key, batch = _built(layout)
+    engine.cache.flush()
+    assert not engine.cache.install(batch) and key not in engine.cache
+
+
+@LAYOUTS
+def test_an_unchanged_batch_is_installed(layout):
+    _, engine, key, batch = _built(layout)
+    assert engine.cache.install(batch) and key in engine.cache
+
+
+def test_a_job_that_raises_gives_its_exception():
+    thread = CompileThread(lambda: None)
+    thread.submit(lambda: 1 // 0)
+    thread.submit(lambda: 7)
+    thread.wait()
+    first, second = thread.take()
+    assert isinstance(first, ZeroDivisionError) and second == 7
+    assert not thread.busy and thread.take() == []
+
+
+def test_a_failed_build_raises_on_the_guest_thread(monkeypatch):
+    h = make_hart(USER, counting_loop(), regs={T2: USER.data}, limit=1 << 40)
+    engine = JitEngine(h, hot=2, disk_cache=None)
+
+    def broken(plans, generation):
+        raise RuntimeError("LLVM said no")
+
+    monkeypatch.setattr(engine.cache, "build", broken)
+    with pytest.raises(RuntimeError, match="LLVM said no"):
+        engine.run()
