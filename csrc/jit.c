@@ -43,11 +43,16 @@ void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, ui
     c->table[i] = (jit_entry_t){vpc, paddr, mode, (jit_block_fn)(uintptr_t)fn};
 }
 
+void bt_jit_clear_ic(jit_ctx_t *c)
+{
+    memset(c->ic, 0, sizeof c->ic);
+}
+
 void bt_jit_clear(jit_ctx_t *c)
 {
     for (uint64_t i = 0; i <= c->mask; i++)
         c->table[i].fn = 0;
-    memset(c->ic, 0, sizeof c->ic);
+    bt_jit_clear_ic(c);
 }
 
 void bt_jit_clear_hot(jit_ctx_t *c)
@@ -106,6 +111,8 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
                 uint64_t r = fn(h, c);
                 if (r == JIT_FAULT)
                     return JIT_RUN_FAULT;
+                if (r == JIT_HOT)
+                    return JIT_RUN_TIER_UP;
                 if (r != JIT_STOP || h->exit_request || c->smc_count || c->install_ready)
                     continue;
                 /* the budget ends inside the next block: the cold tier runs it exactly */

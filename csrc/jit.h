@@ -12,6 +12,9 @@
 #define JIT_OK 0      /* ran to an exit; h->pc is the next pc */
 #define JIT_FAULT 1   /* exc_pending; h->pc is the faulting instruction */
 #define JIT_STOP 2    /* stopped at h->pc: exit request, budget, or a code write */
+#define JIT_HOT 3     /* stopped at a loop header (h->pc) of a region whose loops ran
+                         its tier-up count: c->hot_region is the function,
+                         worth optimising harder */
 
 /* Why bt_jit_run returned to Python. */
 #define JIT_RUN_EXIT 0    /* h->exit_request is set */
@@ -20,6 +23,7 @@
 #define JIT_RUN_SMC 3     /* a store hit a page holding translations */
 #define JIT_RUN_HOT 4     /* the block at h->pc became hot: translate it */
 #define JIT_RUN_INSTALL 5 /* the compile thread has translations ready: install them */
+#define JIT_RUN_TIER_UP 6 /* the region at c->hot_region is hot: optimise it harder */
 
 /* The JIT's bits of a page watch map byte (see FI_PAGE_DECODED). */
 #define JIT_PAGE_CODE 1
@@ -33,7 +37,9 @@ struct jit_ctx;
 typedef uint64_t (*jit_block_fn)(hart_t *h, struct jit_ctx *c);
 
 /* One translation: entered at virtual pc `vpc`, which was physical `paddr`
- * in mode `mode` (see bt_jit_mode) when translated.  fn == 0: empty slot. */
+ * in mode `mode` (see bt_jit_mode) when translated.  fn == 0: empty slot.
+ * A region has an entry per loop header besides its first block: it
+ * starts where h->pc says. */
 typedef struct {
     uint64_t vpc;
     uint64_t paddr;
@@ -74,6 +80,7 @@ typedef struct jit_ctx {
     uint64_t stat_ic_hit;    /* indirect jumps through the cache */
     uint64_t use_ic;         /* fill the indirect-jump cache (process VM) */
     volatile uint64_t install_ready; /* set by the compile thread (bt_jit_offer) */
+    uint64_t hot_region;     /* JIT_HOT: the address of the region's function */
     jit_ic_t ic[1024];       /* JIT_IC_SIZE */
     jit_hot_t hot[8192];     /* JIT_HOT_SIZE */
 } jit_ctx_t;
@@ -86,6 +93,7 @@ int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr);
 
 void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, uint64_t fn);
 void bt_jit_clear(jit_ctx_t *c);   /* empties the table and the indirect-jump cache */
+void bt_jit_clear_ic(jit_ctx_t *c);   /* empties the indirect-jump cache */
 /* Forget the cold tier's block-entry counts (so that code becomes hot again
  * after its translations are dropped). */
 void bt_jit_clear_hot(jit_ctx_t *c);

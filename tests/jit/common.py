@@ -8,10 +8,14 @@ from bt_vmm.engines.jit import JitEngine
 from bt_vmm.isa import encode
 
 
-def run_both(layout, words: list[int], *, hot: int = 1, disk_cache=None, **setup) -> tuple[dict, dict, JitEngine]:
+def run_both(layout, words: list[int], *, hot: int = 1, disk_cache=None, tier_up: int | None = None,
+             **setup) -> tuple[dict, dict, JitEngine]:
     """(reference state, JIT state, the JIT engine) after running ``words``
-    (the JIT's on-disk cache in ``disk_cache``; by default none)."""
-    return run_against_reference(lambda h: JitEngine(h, hot=hot, disk_cache=disk_cache, background=False), layout, words, **setup)
+    (the JIT's on-disk cache in ``disk_cache``; by default none), translating
+    synchronously; ``tier_up``: the JIT's loop count for optimising harder."""
+    options = {} if tier_up is None else {"tier_up": tier_up}
+    return run_against_reference(
+        lambda h: JitEngine(h, hot=hot, disk_cache=disk_cache, background=False, **options), layout, words, **setup)
 
 
 def counting_loop() -> list[int]:

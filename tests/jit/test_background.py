@@ -40,7 +40,7 @@ def _built(layout):
     h = make_hart(layout, counting_loop(), regs={T2: layout.data}, limit=100)
     engine = JitEngine(h, hot=1, disk_cache=None, background=False)
     key = engine._key(layout.code)
-    batch = engine.cache.build({key: engine._plan(key, {})}, engine.cache.generation)
+    batch = engine.cache.build({key: engine._plan(key, {}, level=1)}, engine.cache.generation)
     assert key in batch.regions
     return h, engine, key, batch
 
@@ -81,7 +81,7 @@ def test_a_failed_build_raises_on_the_guest_thread(monkeypatch):
     h = make_hart(USER, counting_loop(), regs={T2: USER.data}, limit=1 << 40)
     engine = JitEngine(h, hot=2, disk_cache=None)
 
-    def broken(plans, generation):
+    def broken(plans, generation, level):
         raise RuntimeError("LLVM said no")
 
     monkeypatch.setattr(engine.cache, "build", broken)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from bt_vmm._core import lib
 
 from bt_vmm.engines.jit import JitEngine
+from bt_vmm.engines.jit.engine import TOP_LEVEL
 from bt_vmm.engines.reference import Tracer
 from bt_vmm.isa import encode
 
-from .common import LAYOUTS, assert_same, counting_loop, make_hart, run_both
+from .common import LAYOUTS, USER, assert_same, counting_loop, make_hart, run_both
 
 A0, RA, T0, T1, T2, T4, T5, T6 = 10, 1, 5, 6, 7, 29, 30, 31
 NOP = encode("addi", rd=0, rs1=0, imm=0)
@@ -91,3 +92,40 @@ def test_tracing_runs_everything_in_the_reference_interpreter(layout):
     assert traced.run() == lib.EXIT_LIMIT
     assert tracer.n == 300 and traced.stats.regions == 0
     assert list(h.ptr.x) == jit["x"]
+
+
+@LAYOUTS
+def test_hot_regions_are_compiled_again_at_the_top_level(layout):
+    """Regions entered or looping ``tier_up`` times are replaced by a version
+    compiled at the top level while the loop runs (the indirect-jump cache
+    and chain slots must then lead to the new code, never the freed one)."""
+    from .test_chaining import calls_in_a_loop
+    ref, jit, eng = run_both(layout, calls_in_a_loop(), hot=2, tier_up=20, limit=200 * 6 + 1)
+    assert_same(ref, jit)
+    assert TOP_LEVEL in {info.level for info in eng.cache.entries.values()}
+
+
+def nested_loops() -> list[int]:
+    """100 times 50 iterations: a0 counts inner iterations."""
+    return [
+        encode("addi", rd=T1, rs1=0, imm=100),
+        encode("addi", rd=T0, rs1=0, imm=50),      # 0x04 outer
+        encode("addi", rd=A0, rs1=A0, imm=1),      # 0x08 inner
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-8),
+        encode("addi", rd=T1, rs1=T1, imm=-1),
+        encode("bne", rs1=T1, rs2=0, off=-20),
+        encode("jal", rd=0, off=0),
+    ]
+
+
+def test_loop_headers_are_entries_of_their_region():
+    """A region holding both loops is entered at either loop's header (where
+    it stops for an exit request or a tier-up, and is entered again)."""
+    ref, jit, eng = run_both(USER, nested_loops(), hot=2, tier_up=500, limit=100 * 50 * 3 + 100 * 3 + 2)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == 5000
+    regions = {id(i): i for i in eng.cache.entries.values()}.values()
+    mode = lib.bt_jit_mode(make_hart(USER, [], limit=0).ptr)
+    assert any(len(i.headers) > 1 and all(eng.cache.entries.get((h, h, mode)) is i for h in i.headers)
+               for i in regions)

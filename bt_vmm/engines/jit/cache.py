@@ -167,21 +167,28 @@ class CodeCache:
         for batch in self.batches:
             batch.close()
         self.batches = []
-        self.entries: dict[Key, RegionInfo] = {}
+        self.regions: dict[Key, RegionInfo] = {}   # by entry key
+        self.entries: dict[Key, RegionInfo] = {}   # by entry and loop-header key: what the table holds
+        self.by_address: dict[int, tuple[Key, RegionInfo]] = {}   # function -> (entry key, region)
         self.links: dict[Key, list[int]] = {}   # chain slots (addresses) jumping to a key
         self.page_regions: dict[int, set[Key]] = {}
         self.inner: set[Key] = set()   # blocks inside translated regions
-        self.translated_insns = 0
         self._resize_table(1024)
 
+    @property
+    def translated_insns(self) -> int:
+        return sum(info.instructions for info in {id(i): i for i in self.entries.values()}.values())
+
     # --- compiling (any thread) ---
-    def build(self, plans: dict[Key, RegionPlan], generation: int) -> Batch:
+    def build(self, plans: dict[Key, RegionPlan], generation: int, level: int | None = None) -> Batch:
         """Translate one region per key, in order, into one module (amortising
         LLVM's fixed cost) and compile it.  A key inside a region translated
         before it in the batch is skipped: a loop grows into one region from
         whichever of its blocks comes first, instead of being cut at every
         warm block (a region stops only at the entries of translated regions
-        and of those built before it)."""
+        and of those built before it).  ``level``: LLVM optimisation level
+        (default: the cache's)."""
+        level = self.opt_level if level is None else level
         t0 = time.perf_counter()
         failed: set[Key] = set()
         gc.disable()   # IR building allocates many small objects: collections cost ~5%
@@ -196,8 +203,9 @@ class CodeCache:
         finally:
             self.building = {}
             gc.enable()
-        engine, from_disk = self._compile(text)
+        engine, from_disk = self._compile(text, level)
         for info in built.values():
+            info.level = level
             info.address = engine.get_function_address(info.name)
             if info.chains:
                 info.chain_base = engine.get_global_value_address(info.chain_global)
@@ -217,18 +225,18 @@ class CodeCache:
                 return key, None
         return (module, built) if built else None
 
-    def _compile(self, text: str) -> tuple[llvm.ExecutionEngine, bool]:
+    def _compile(self, text: str, level: int) -> tuple[llvm.ExecutionEngine, bool]:
         """An execution engine holding the batch's machine code: the object
         from the disk cache (keyed by the IR and what turns it into code),
         else compiled by LLVM and stored there."""
-        key = self.disk.key("jit", _sources(), f"O{self.opt_level}", text)
+        key = self.disk.key("jit", _sources(), f"O{level}", text)
         obj = self.disk.get(key)
-        target = self._target_machine()
+        target = self._target_machine(level)
         mod = llvm.parse_assembly("" if obj else text)
         mod.triple = target.triple
         if obj is None:
             mod.verify()
-            self._optimize(mod, target)
+            self._optimize(mod, target, level)
             _dump(key, text, mod, target)
         engine = llvm.create_mcjit_compiler(mod, target)
 
@@ -240,25 +248,27 @@ class CodeCache:
         engine.finalize_object()
         return engine, obj is not None
 
-    def _target_machine(self) -> llvm.TargetMachine:
+    @staticmethod
+    def _target_machine(level: int) -> llvm.TargetMachine:
         # Level 0: fast instruction selection and register allocation, which
         # spills every guest register; the full code generator is worth its
         # compile time from level 1 on (~2x the speed of the code).
         return llvm.Target.from_default_triple().create_target_machine(
             cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-            opt=2 if self.opt_level >= 1 else 0, jit=True)
+            opt=2 if level >= 1 else 0, jit=True)
 
-    def _optimize(self, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
+    @staticmethod
+    def _optimize(mod: llvm.ModuleRef, target: llvm.TargetMachine, level: int) -> None:
         """Level 2: LLVM's O2.  Below: promote guest registers to SSA and tidy
         up, which is most of the gain for a small part of O2's compile time."""
-        pto = llvm.PipelineTuningOptions(speed_level=self.opt_level)
+        pto = llvm.PipelineTuningOptions(speed_level=level)
         pb = llvm.create_pass_builder(target, pto)
-        if self.opt_level >= 2:
+        if level >= 2:
             pb.getModulePassManager().run(mod, pb)
             return
         mpm = llvm.create_new_module_pass_manager()
         mpm.add_sroa_pass()
-        if self.opt_level >= 1:
+        if level >= 1:
             mpm.add_instruction_combine_pass()
             mpm.add_simplify_cfg_pass()
         mpm.run(mod, pb)
@@ -277,6 +287,7 @@ class CodeCache:
         self.batches.append(batch)
         for key, info in built.items():
             self._install(key, info)
+        self._drop_dead_batches()   # versions it replaced
         _perf_map(built)
         for key, info in built.items():
             self._link(key, info)
@@ -320,20 +331,32 @@ class CodeCache:
             lib.bt_jit_insert(self.ctx, vpc, paddr, mode, info.address)
 
     def _install(self, key: Key, info: RegionInfo) -> None:
-        self.entries[key] = info
-        self.translated_insns += info.instructions
+        """Enter the region under its entry key, replacing the region there
+        (a version optimised harder replaces the first), and under those of
+        its loop headers no other region holds."""
+        vpc, paddr, mode = key
+        replaced = self.regions.get(key)
+        self.regions[key] = info
+        keys = [k for k in ((h, paddr - vpc + h, mode) for h in sorted(info.headers))
+                if k == key or self.entries.get(k, replaced) is replaced]
+        self.by_address[info.address] = (key, info)
         self.inner |= _inner(key, info)
         base = self.hart.ptr.ram_base // PAGE
         for page in info.pages:
-            self.page_regions.setdefault(page, set()).add(key)
+            self.page_regions.setdefault(page, set()).update(keys)
             if 0 <= page - base < self._npages:
                 self._code_pages[page - base] |= lib.JIT_PAGE_CODE
-        for slot in self.links.get(key, ()):
-            _set_slot(slot, info.address)
+        for k in keys:
+            if self.entries.get(k, info) is not info:
+                lib.bt_jit_clear_ic(self.ctx)   # it may hold the version replaced
+            self.entries[k] = info
+            for slot in self.links.get(k, ()):
+                _set_slot(slot, info.address)
         if 2 * len(self.entries) > self.ctx.mask + 1:
             self._resize_table(2 * (self.ctx.mask + 1))   # reinserts everything
         else:
-            lib.bt_jit_insert(self.ctx, *key, info.address)
+            for k in keys:
+                lib.bt_jit_insert(self.ctx, *k, info.address)
 
     def __contains__(self, key: Key) -> bool:
         return key in self.entries
@@ -351,9 +374,8 @@ class CodeCache:
         for page in pages:
             self.stats.invalidations += 1
             for key in self.page_regions.pop(page, set()):
-                info = self.entries.pop(key, None)
-                if info:
-                    self.translated_insns -= info.instructions
+                self.entries.pop(key, None)
+                self.regions.pop(key, None)
                 for slot in self.links.get(key, ()):
                     _set_slot(slot, 0)
             self._code_pages[page - base] &= ~_JIT_BITS
@@ -370,11 +392,13 @@ class CodeCache:
 
     def _drop_dead_batches(self) -> None:
         """Free the code of batches none of whose regions is reachable (the
-        table, the indirect-jump cache and the chain slots no longer hold it)."""
+        table and the chain slots no longer hold it, and the indirect-jump
+        cache was cleared when they were replaced or invalidated)."""
         live = {id(info) for info in self.entries.values()}
         dead = [b for b in self.batches if not any(id(i) in live for i in b.regions.values())]
         for batch in dead:
             for key, info in batch.regions.items():
+                self.by_address.pop(info.address, None)
                 for i in range(len(info.chains)):   # its slots die with it
                     slots = self.links.get((info.chains[i], info.chains[i], key[2]), [])
                     if info.chain_base + 8 * i in slots:

@@ -23,6 +23,8 @@ M64 = (1 << 64) - 1
 # MIPS and a translation costs ~0.1-0.2 ms per guest instruction.
 HOT_THRESHOLD = 2048
 BATCH = 8              # regions per LLVM module
+TOP_LEVEL = 2          # regions whose loops run TIER_UP times are compiled again at this level
+TIER_UP = 1 << 16      # ~1 ms of a loop: a TOP_LEVEL compile (on the compile thread) pays off
 FROM_ENV = pathlib.Path("$BT_VMM_CACHE")   # disk_cache: where BT_VMM_CACHE says
 
 
@@ -63,12 +65,14 @@ class JitEngine:
         tb_size: int = 1 << 20,
         disk_cache: pathlib.Path | None = FROM_ENV,
         background: bool = True,
+        tier_up: int = TIER_UP,
     ):
         """``background``: translate on a compile thread (False: at once, on
         this thread, which makes the moment code switches tiers deterministic)."""
         self.hart = hart
         self.tracer = tracer
         self.hot = max(1, HOT_THRESHOLD if hot is None else hot)
+        self.tier_up = tier_up
         self.interp = ReferenceInterpreter(hart, tracer)
         self.fast = FastInterpreter(hart, tracer, self.interp)
         fi = self.fast.ctx
@@ -125,6 +129,8 @@ class JitEngine:
             self.fast.handle(ctx.fi_status)
         elif r == lib.JIT_RUN_INSTALL:
             self._install_ready()
+        elif r == lib.JIT_RUN_TIER_UP:
+            self._tier_up(ctx.hot_region)
 
     def _install_ready(self) -> None:
         self.cache.ctx.install_ready = 0   # before taking: a later result offers again
@@ -150,11 +156,37 @@ class JitEngine:
         self._translate_hot(key)
 
     # --- translation ---
+    def _submit(self, plans: dict[Key, RegionPlan], level: int) -> None:
+        """Build the batch (on the compile thread, unless there is none)."""
+        keys, generation = list(plans), self.cache.generation
+
+        def job() -> tuple[list[Key], Batch]:
+            return keys, self.cache.build(plans, generation, level)
+
+        if self.worker is None:
+            self._install(*job())
+        else:
+            self.pending.update(keys)
+            self.worker.submit(job)
+
+    def _tier_up(self, address: int) -> None:
+        """Compile a region whose loops ran ``tier_up`` times again at
+        TOP_LEVEL, with the same blocks (its own loop headers, now
+        entries, do not cut it)."""
+        key, info = self.cache.by_address.get(address, (None, None))
+        if info is None or info.level >= TOP_LEVEL or key in self.pending:
+            return
+        self._submit({key: self._plan(key, self._heat(), TOP_LEVEL, own=info)}, TOP_LEVEL)
+
+    def _heat(self) -> dict[int, int]:
+        """The cold tier's block-entry counts by pc."""
+        flat = self._counters.tolist()
+        return {pc: n for pc, n in zip(flat[::2], flat[1::2]) if n}
+
     def _translate_hot(self, key: Key) -> None:
         """Translate ``key`` together with the warmest other block starts (one
         module) that are not already inside a translated region."""
-        flat = self._counters.tolist()
-        heat = {pc: n for pc, n in zip(flat[::2], flat[1::2]) if n}
+        heat = self._heat()
         keys = [key]
         for pc in sorted((pc for pc, n in heat.items() if 2 * n >= self.hot), key=heat.__getitem__, reverse=True):
             k = self._key(pc)
@@ -163,24 +195,22 @@ class JitEngine:
             if k is not None and k not in keys and k not in self.cache and k not in self.cache.inner \
                     and k not in self.untranslatable and k not in self.pending:
                 keys.append(k)
-        plans = {k: self._plan(k, heat) for k in keys}
-        generation = self.cache.generation
+        level = self.cache.opt_level
+        self._submit({k: self._plan(k, heat, level) for k in keys}, level)
 
-        def job() -> tuple[list[Key], Batch]:
-            return keys, self.cache.build(plans, generation)
-
-        if self.worker is None:
-            self._install(*job())
-        else:
-            self.pending.update(keys)
-            self.worker.submit(job)
-
-    def _plan(self, key: Key, heat: dict[int, int]) -> RegionPlan:
+    def _plan(self, key: Key, heat: dict[int, int], level: int, own=None) -> RegionPlan:
+        """``own``: the region this one replaces (its blocks do not start other regions)."""
         vpc, paddr, mode = key
 
         def starts_region(target: int, target_paddr: int) -> bool:
+            """Does the region stop at ``target`` and chain to the region there?
+            Not when that region leads back here: a loop split between two
+            regions would cross between them on every iteration."""
             k = (target, target_paddr, mode)
-            return k in self.cache.building or k in self.cache
+            # (read on the compile thread: .get, no check-then-index)
+            region = self.cache.building.get(k) or self.cache.regions.get(k)
+            return region is not None and region is not own and vpc not in region.starts \
+                and vpc not in region.chains
 
         fetch = self._fetcher(vpc, paddr)
 
@@ -189,7 +219,7 @@ class JitEngine:
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
         return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region,
-                          heat=lambda pc: heat.get(pc, 0))
+                          heat=lambda pc: heat.get(pc, 0), tier_up=self.tier_up if level < TOP_LEVEL else 0)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

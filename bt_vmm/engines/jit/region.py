@@ -9,7 +9,9 @@ description's semantics over this backend, so branches between blocks of
 the region are plain IR branches: a loop stays in native code with its
 guest registers in SSA values (allocas that mem2reg promotes).
 
-The function is ``i64 f(hart_t *h, jit_ctx_t *c)``.  It returns a JIT_* status with
+The function is ``i64 f(hart_t *h, jit_ctx_t *c)``, entered at h->pc: its
+first block or any loop header (so that a loop left for an exit request
+or a new translation is entered again where it stopped).  It returns a JIT_* status with
 h->pc, h->minstret and every written register stored back; on JIT_FAULT
 h->pc is the faulting instruction and the exception is pending, exactly as
 the reference interpreter leaves the hart before it delivers the trap.
@@ -76,6 +78,7 @@ class RegionPlan:
     heat: Callable[[int], int] = lambda vpc: 0
     # entries into the block at vpc the cold tier counted (0: not counted, e.g.
     # only reached by falling through: it inherits the heat of its predecessor)
+    tier_up: int = 0             # loop iterations before it returns JIT_HOT (0: no counting)
     max_insns: int = 256
     max_block: int = 64
 
@@ -100,6 +103,8 @@ class RegionInfo:
     chain_global: str = ""                         # the i64 array of chain slots
     chain_base: int = 0                            # its address, once compiled
     starts: set[int] = field(default_factory=set)  # virtual pcs of its blocks
+    headers: set[int] = field(default_factory=set)  # where it may be entered: entry, loop headers
+    level: int = 0                                 # the optimisation level it was compiled at
     code: list[tuple[int, int]] = field(default_factory=list)   # (paddr, bits) translated
 
 
@@ -485,8 +490,26 @@ class RegionEmitter(IRValues):
         request = self.b.load_atomic(self.field_ptr("exit_request"), "monotonic", 8, typ=I64)
         over = self.b.icmp_unsigned(">=", self.b.load(self.icount, typ=I64), self._entry_value("stop_at"))
         stop = self.b.or_(self.b.icmp_unsigned("!=", request, const(0)), over)
-        br = self.b.cbranch(stop, self._exit_block(lib.JIT_STOP, blk.start, counted=True), blk.body)
+        leave = self._exit_block(lib.JIT_STOP, blk.start, counted=True)
+        if self.plan.tier_up:
+            counter = self._loop_counter()
+            n = self.b.add(self.b.load(counter, typ=I64), const(1))
+            self.b.store(n, counter)
+            hot = self.b.icmp_unsigned("==", n, const(self.plan.tier_up))
+            stop = self.b.or_(stop, hot)
+            why = self.fn.append_basic_block("why")
+            ir.IRBuilder(why).cbranch(hot, self._exit_block(lib.JIT_HOT, blk.start, counted=True), leave)
+            leave = why
+        br = self.b.cbranch(stop, leave, blk.body)
         br.set_weights([1, 1000])
+
+    def _loop_counter(self) -> ir.GlobalVariable:
+        """The region's count of loop header passes (shared by its headers)."""
+        name = self.info.name + "_count"
+        if name not in self.module.globals:
+            counter = ir.GlobalVariable(self.module, I64, name)
+            counter.initializer = const(0)
+        return self.module.globals[name]
 
     def _illegal(self, raw: int) -> None:
         self._helper("bt_raise", self.h, const(lib.EXC_ILLEGAL_INSN), const(raw))
@@ -546,6 +569,7 @@ class RegionEmitter(IRValues):
                 self.b.branch(self._exit_block(CHAIN, stub.target, counted=True, slot=len(self.info.chains) - 1))
             else:
                 self.b.branch(self._exit_block(lib.JIT_OK, stub.target, counted=True))
+        self.info.headers = headers
         for start, blk in self.blocks.items():
             if start in headers:
                 self._fill_check(blk)
@@ -570,6 +594,9 @@ class RegionEmitter(IRValues):
             elif status == INDIRECT:
                 self._indirect(pc)
             else:
+                if status == lib.JIT_HOT:
+                    hot_region = self.b.gep(self.ctx, [const(ffi.offsetof("jit_ctx_t", "hot_region"))], source_etype=I8)
+                    self.b.store(self.b.ptrtoint(self.fn, I64), hot_region)
                 self.b.ret(const(status))
         self._ab.branch(self._init)
 
@@ -609,4 +636,10 @@ class RegionEmitter(IRValues):
         }
         for name, slot in self._fields.items():
             self.b.store(values[name], slot)
-        self.b.branch(self.blocks[self.info.entry].check)
+        entry = self.blocks[self.info.entry].check
+        if len(self.info.headers) == 1:
+            self.b.branch(entry)
+            return
+        where = self.b.switch(self.load_field("pc"), entry)
+        for start in sorted(self.info.headers - {self.info.entry}):
+            where.add_case(const(start), self.blocks[start].check)
