@@ -2,7 +2,8 @@
 and the host-native build, side by side in one run.
 
 Every runner is timed as a whole process (wall clock: start-up, loading and
-compilation included) on the same binary and size.  bt-vmm's engines report
+compilation included) on the same binary and size, --repeat times in
+interleaved rounds, keeping each runner's fastest.  bt-vmm's engines report
 the guest instructions they retired; qemu's and native's MIPS use the count
 bt-vmm measured for the same binary and arguments.  The outputs (a checksum
 line) must agree, or the row is flagged.
@@ -18,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 GUESTS = pathlib.Path(__file__).resolve().parent / "guests"
 SOURCES = GUESTS / "src"
@@ -111,15 +114,25 @@ def build_native(program: str, workdir: pathlib.Path) -> pathlib.Path | None:
 
 
 def bench_program(
-    program: str, size: int, engines: list[str], workdir: pathlib.Path, qemu: str | None, native: bool
+    program: str, size: int, engines: list[str], workdir: pathlib.Path, qemu: str | None, native: bool,
+    repeat: int = 1,
 ) -> ProgramResult:
-    runs = [run_engine(engine, program, size, workdir) for engine in engines]
-    if qemu:
-        runs.append(run_process("qemu", [qemu, str(guest_path(program)), str(size)]))
+    """Every runner ``repeat`` times, in interleaved rounds (so a noisy
+    moment on a shared machine hits them alike); each keeps its fastest
+    run, and a failed run if any failed."""
     exe = build_native(program, workdir) if native else None
+    runners: list[Callable[[], Measurement]] = [partial(run_engine, e, program, size, workdir) for e in engines]
+    if qemu:
+        runners.append(partial(run_process, "qemu", [qemu, str(guest_path(program)), str(size)]))
     if exe is not None:
-        runs.append(run_process("native", [str(exe), str(size)]))
-    return ProgramResult(program, size, runs)
+        runners.append(partial(run_process, "native", [str(exe), str(size)]))
+    rounds = [[run() for run in runners] for _ in range(max(1, repeat))]
+    return ProgramResult(program, size, [_best(list(tries)) for tries in zip(*rounds)])
+
+
+def _best(tries: list[Measurement]) -> Measurement:
+    failed = [m for m in tries if m.status != 0]
+    return failed[0] if failed else min(tries, key=lambda m: m.seconds)
 
 
 # --- reporting ---
@@ -208,6 +221,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--programs", nargs="+", metavar="NAME", choices=PROGRAMS,
                         help=f"programs to run (default: all of {', '.join(PROGRAMS)})")
     parser.add_argument("--quick", action="store_true", help="about a tenth of the default sizes")
+    parser.add_argument("--repeat", type=int, default=3, metavar="N",
+                        help="run everything N times, interleaved, and keep each runner's fastest (default 3)")
     parser.add_argument("--size", type=float, default=1.0, metavar="SCALE",
                         help="scale the default sizes (not nqueens' board size)")
     parser.add_argument("--no-qemu", action="store_true", help="skip qemu-riscv64")
@@ -256,7 +271,7 @@ def main(args: argparse.Namespace) -> int:
                 size = sizes_for(workload, args.quick, args.size)[program]
                 console.print(f"[dim]running {program} {size} on {', '.join(group)}...[/dim]")
                 results.append(bench_program(program, size, group, pathlib.Path(tmp), qemu,
-                                             not args.no_native))
+                                             not args.no_native, args.repeat))
     out = Console(width=None if sys.stdout.isatty() else 160)  # no truncation in a pipe
     out.print(table(results))
     if args.markdown:

@@ -282,7 +282,7 @@ def test_disasm_rejects_a_foreign_elf(capfd):
 def test_bench_runs_every_engine_and_checks_outputs(capfd):
     from bt_vmm.engines import ENGINES
 
-    assert main(["bench", "--quick", "--programs", "nqueens", "--no-qemu"]) == 0
+    assert main(["bench", "--quick", "--repeat", "1", "--programs", "nqueens", "--no-qemu"]) == 0
     out = capfd.readouterr().out
     assert "nqueens" in out and "MISMATCH" not in out
     for engine in ENGINES:
@@ -292,7 +292,7 @@ def test_bench_runs_every_engine_and_checks_outputs(capfd):
 def test_bench_plot(tmp_path, capfd):
     pytest.importorskip("matplotlib")
     png = tmp_path / "bench.png"
-    assert main(["bench", "--quick", "--programs", "nqueens", "--no-qemu", "--no-native", "--plot", str(png)]) == 0
+    assert main(["bench", "--quick", "--repeat", "1", "--programs", "nqueens", "--no-qemu", "--no-native", "--plot", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -310,3 +310,11 @@ def test_tb_size_is_a_jit_option(guests, capfd):
     assert "--tb-size" in one_line_error(capfd.readouterr().err)
     assert main(["run", "--engine", "jit", "--tb-size", "64k", guests["hello"], "x"]) == 3
     assert "with 1 args" in capfd.readouterr().out
+
+
+def test_bench_keeps_each_runners_fastest_run_and_any_failure():
+    from bt_vmm.bench import Measurement, _best
+    runs = [Measurement("jit", s, "ok\n", 0) for s in (1.5, 1.2, 1.3)]
+    assert _best(runs).seconds == 1.2
+    broken = Measurement("jit", 0.1, "", 1)
+    assert _best(runs + [broken]) is broken

@@ -4,6 +4,8 @@ changed while it was being built (guest code rewritten, cache flushed) is
 dropped instead of installed."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from bt_vmm._core import lib
 
@@ -87,3 +89,14 @@ def test_a_failed_build_raises_on_the_guest_thread(monkeypatch):
     monkeypatch.setattr(engine.cache, "build", broken)
     with pytest.raises(RuntimeError, match="LLVM said no"):
         engine.run()
+
+
+def test_more_urgent_jobs_run_first():
+    thread = CompileThread(lambda: None)
+    gate = threading.Event()
+    thread.submit(gate.wait)                        # holds the thread while the rest queue up
+    for name, priority in [("b", 2), ("a1", 1), ("c", 3), ("a2", 1)]:
+        thread.submit(lambda name=name: name, priority)
+    gate.set()
+    thread.wait()
+    assert thread.take() == [True, "a1", "a2", "b", "c"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 from bt_vmm.engines import diskcache
+from bt_vmm.engines.jit import replay
+from bt_vmm.isa import encode
 from bt_vmm.engines.diskcache import SUFFIX, DiskCache, default_directory
 
 from .common import USER, assert_same, run_both
-from .test_chaining import calls_in_a_loop
+from .test_chaining import A0, A1, calls_in_a_loop
 
 
 def test_round_trip_and_keys(tmp_path):
@@ -68,3 +70,22 @@ def test_jit_survives_a_corrupt_cache(tmp_path):
     ref, jit, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path)
     assert_same(ref, jit)
     assert eng.stats.disk_hits == 0 and eng.stats.batches > 0
+
+
+def test_stored_batch_is_not_used_for_different_code(tmp_path):
+    """The same keys over other instructions: the stored translation's log
+    no longer replays, so the batch is translated again (and right)."""
+    words = calls_in_a_loop()
+    run_both(USER, words, hot=2, limit=1201, disk_cache=tmp_path)
+    words[8] = encode("sub", rd=A0, rs1=A0, rs2=A1)   # F subtracts instead of adding
+    ref, jit, eng = run_both(USER, words, hot=2, limit=1201, disk_cache=tmp_path)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == (-sum(range(200))) % (1 << 64)
+    assert eng.stats.batches > 0 and eng.stats.disk_hits < eng.stats.batches
+
+
+def test_unreadable_stored_batches_are_misses():
+    assert replay.unpack(None) is None
+    assert replay.unpack(b'{"log": [], "regions": [[[1, 1, 0], {"bogus": 1}]]}\nOBJ') is None
+    assert replay.unpack(b"not json\nOBJ") is None
+    assert replay.unpack(b'{"log": 5, "regions": []}\nOBJ') is None

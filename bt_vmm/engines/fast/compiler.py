@@ -29,7 +29,7 @@ from bt_vmm.isa import REGISTRY
 SpecialKey = tuple[bool, str, tuple[int, ...]]   # (system, spec name, fields)
 
 
-def _source_digest() -> str:
+def source_digest() -> str:
     """What generic handlers are derived from: ISA modules, this package and
     the shared LLVM backend (the disk cache adds the host and C layouts)."""
     h = hashlib.sha256()
@@ -83,7 +83,7 @@ class HandlerCompiler:
 
     def _load_generic(self, system: bool) -> dict[str, int]:
         t0 = time.perf_counter()
-        key = self._disk.key("fast", "system" if system else "user", _source_digest())
+        key = self._disk.key("fast", "system" if system else "user", source_digest())
         names, obj = _unpack(self._disk.get(key))
         if names is not None:
             self._loaded_object = obj

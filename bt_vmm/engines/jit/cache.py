@@ -9,6 +9,7 @@ run on the guest's thread while no native code runs."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import pathlib
 import statistics
@@ -19,9 +20,12 @@ from functools import cache
 from llvmlite import binding as llvm
 from llvmlite import ir
 
+from bt_vmm import _core
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.diskcache import DiskCache, files_digest
+from bt_vmm.engines.fast.compiler import source_digest
+from bt_vmm.engines.jit import replay
 from bt_vmm.engines.jit.region import (
     PAGE,
     RegionEmitter,
@@ -38,9 +42,12 @@ _llvm_ready = False
 
 
 @cache
-def _sources() -> str:
-    """The JIT's own sources decide its object code besides the IR (the pass pipeline)."""
-    return files_digest(pathlib.Path(__file__).parent.glob("*.py"))
+def _digest() -> str:
+    """What decides a batch's code besides its plans' answers: the JIT's and
+    the ISA description's sources, and the C core (its constants are in
+    the IR)."""
+    core = pathlib.Path(_core.__file__)
+    return files_digest([*pathlib.Path(__file__).parent.glob("*.py"), core]) + source_digest()
 
 
 def _init_llvm() -> None:
@@ -191,19 +198,30 @@ class CodeCache:
         level = self.opt_level if level is None else level
         t0 = time.perf_counter()
         failed: set[Key] = set()
-        gc.disable()   # IR building allocates many small objects: collections cost ~5%
-        try:
-            while (result := self._emit(plans)) and isinstance(result[0], tuple):
-                failed.add(result[0])   # start again without it
-                plans = {k: p for k, p in plans.items() if k != result[0]}
-            if not result:
-                return Batch({}, None, generation, time.perf_counter() - t0, False, failed)
-            module, built = result
-            text = str(module)
-        finally:
-            self.building = {}
-            gc.enable()
-        engine, from_disk = self._compile(text, level)
+        disk_key = self.disk.key("jit", _digest(), f"O{level}", replay.signature(plans))
+        stored = replay.unpack(self.disk.get(disk_key))
+        from_disk = stored is not None and self._replays(stored, plans)
+        if from_disk:
+            _, built, obj = stored
+            engine = self._load(obj, level)
+        else:
+            log: list = []
+            recorded = replay.recording(plans, log)
+            gc.disable()   # IR building allocates many small objects: collections cost ~5%
+            try:
+                while (result := self._emit(recorded)) and isinstance(result[0], tuple):
+                    failed.add(result[0])   # start again without it
+                    recorded = {k: p for k, p in recorded.items() if k != result[0]}
+                if not result:
+                    return Batch({}, None, generation, time.perf_counter() - t0, False, failed)
+                module, built = result
+                text = str(module)
+            finally:
+                self.building = {}
+                gc.enable()
+            engine, obj = self._compile(text, level)
+            if not failed:   # (a retried batch's log mixes two translations)
+                self.disk.put(disk_key, replay.pack(log, built, obj))
         for info in built.values():
             info.level = level
             info.address = engine.get_function_address(info.name)
@@ -225,28 +243,43 @@ class CodeCache:
                 return key, None
         return (module, built) if built else None
 
-    def _compile(self, text: str, level: int) -> tuple[llvm.ExecutionEngine, bool]:
-        """An execution engine holding the batch's machine code: the object
-        from the disk cache (keyed by the IR and what turns it into code),
-        else compiled by LLVM and stored there."""
-        key = self.disk.key("jit", _sources(), f"O{level}", text)
-        obj = self.disk.get(key)
+    def _replays(self, stored, plans: dict[Key, RegionPlan]) -> bool:
+        """Would translating ``plans`` emit the stored batch again?"""
+        log, regions, _ = stored
+        keys = list(plans)
+
+        def before(index: int) -> None:   # what the batch had built before that plan
+            self.building = {k: regions[k] for k in keys[:index] if k in regions}
+
+        try:
+            return replay.replays(log, plans, before)
+        finally:
+            self.building = {}
+
+    def _compile(self, text: str, level: int) -> tuple[llvm.ExecutionEngine, bytes]:
+        """An execution engine holding the machine code LLVM makes of the
+        batch's IR, and that object code."""
         target = self._target_machine(level)
-        mod = llvm.parse_assembly("" if obj else text)
+        mod = llvm.parse_assembly(text)
         mod.triple = target.triple
-        if obj is None:
-            mod.verify()
-            self._optimize(mod, target, level)
-            _dump(key, text, mod, target)
+        mod.verify()
+        self._optimize(mod, target, level)
+        _dump(text, mod, target)
         engine = llvm.create_mcjit_compiler(mod, target)
-
-        def compiled(_module, new: bytes) -> None:
-            if obj is None:
-                self.disk.put(key, new)
-
-        engine.set_object_cache(compiled, lambda _module: obj)
+        objects: list[bytes] = []
+        engine.set_object_cache(lambda _module, obj: objects.append(obj), lambda _module: None)
         engine.finalize_object()
-        return engine, obj is not None
+        return engine, objects[0]
+
+    def _load(self, obj: bytes, level: int) -> llvm.ExecutionEngine:
+        """An execution engine holding stored object code."""
+        target = self._target_machine(level)
+        mod = llvm.parse_assembly("")   # the object cache supplies the code
+        mod.triple = target.triple
+        engine = llvm.create_mcjit_compiler(mod, target)
+        engine.set_object_cache(lambda _module, _obj: None, lambda _module: obj)
+        engine.finalize_object()
+        return engine
 
     @staticmethod
     def _target_machine(level: int) -> llvm.TargetMachine:
@@ -416,11 +449,12 @@ class CodeCache:
         self._reset()
 
 
-def _dump(key: str, text: str, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
+def _dump(text: str, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
     """BT_VMM_JIT_DUMP=dir: write each batch's IR, optimised IR and assembly there."""
     where = os.environ.get("BT_VMM_JIT_DUMP")
     if not where:
         return
+    key = hashlib.sha256(text.encode()).hexdigest()
     d = pathlib.Path(where)
     d.mkdir(parents=True, exist_ok=True)
     (d / f"{key[:24]}.ll").write_text(text)

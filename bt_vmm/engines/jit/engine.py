@@ -167,7 +167,7 @@ class JitEngine:
             self._install(*job())
         else:
             self.pending.update(keys)
-            self.worker.submit(job)
+            self.worker.submit(job, priority=level)   # code leaving the cold tier first
 
     def _tier_up(self, address: int) -> None:
         """Compile a region whose loops ran ``tier_up`` times again at
@@ -219,7 +219,7 @@ class JitEngine:
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
         return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region,
-                          heat=lambda pc: heat.get(pc, 0), tier_up=self.tier_up if level < TOP_LEVEL else 0)
+                          heat=lambda pc: heat.get(pc, 0).bit_length(), tier_up=self.tier_up if level < TOP_LEVEL else 0)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

@@ -11,6 +11,7 @@ must not be running while the process tears down).
 """
 from __future__ import annotations
 
+import heapq
 import sys
 import threading
 from typing import Callable, Generic, TypeVar
@@ -33,20 +34,24 @@ def _count_running(delta: int) -> None:
 
 
 class CompileThread(Generic[T]):
-    """Runs jobs in order on one background thread; ``notify`` is called
-    (on that thread) after each result is ready for ``take``.  A job that
-    raises gives its exception as its result."""
+    """Runs jobs on one background thread, most urgent first (then in the
+    order submitted); ``notify`` is called (on that thread) after each
+    result is ready for ``take``.  A job that raises gives its exception as
+    its result."""
 
     def __init__(self, notify: Callable[[], None]):
         self._notify = notify
         self._lock = threading.Lock()
-        self._jobs: list[Callable[[], T]] = []
+        self._jobs: list[tuple[int, int, Callable[[], T]]] = []   # (priority, order, job)
+        self._order = 0
         self._done: list[T | BaseException] = []
         self._thread: threading.Thread | None = None
 
-    def submit(self, job: Callable[[], T]) -> None:
+    def submit(self, job: Callable[[], T], priority: int = 0) -> None:
+        """Queue ``job``; lower ``priority`` runs sooner."""
         with self._lock:
-            self._jobs.append(job)
+            self._order += 1
+            heapq.heappush(self._jobs, (priority, self._order, job))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="bt-vmm-jit")
                 self._thread.start()
@@ -74,7 +79,7 @@ class CompileThread(Generic[T]):
                     if not self._jobs:
                         self._thread = None
                         return
-                    job = self._jobs.pop(0)
+                    _, _, job = heapq.heappop(self._jobs)
                 try:
                     result: T | BaseException = job()
                 except BaseException as exc:   # re-raised on the guest's thread

@@ -1,0 +1,95 @@
+"""Reusing a batch compiled by an earlier run without translating it again.
+
+What the translator emits for a batch is decided by the keys, the plan
+settings and the answers its plans give while it works (the instruction
+bits at each pc, which blocks have run, where other regions start, how hot
+a block is).  A compiled batch is stored in the disk cache with the log of
+every question asked and its answer.  A later request for the same keys
+and settings asks its own plans the same questions in the same order: when
+every answer agrees, the translator would emit the same IR, so the stored
+machine code and region descriptions are used and no IR is built at all
+(building it costs far more than LLVM's share on a warm cache).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Callable
+
+from bt_vmm.engines.jit.region import RegionInfo, RegionPlan
+
+Key = tuple[int, int, int]
+QUESTIONS = ("fetch", "executed", "entries", "heat")
+SETTINGS = ("machine_kind", "mode", "tier_up", "max_insns", "max_block")
+
+
+def _plain(value: Any) -> Any:
+    """The JSON form of an answer (tuples become lists)."""
+    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def signature(plans: dict[Key, RegionPlan]) -> str:
+    """What besides the answers decides the batch: its keys and settings."""
+    return json.dumps([[list(k), [getattr(p, s) for s in SETTINGS]] for k, p in plans.items()])
+
+
+def recording(plans: dict[Key, RegionPlan], log: list) -> dict[Key, RegionPlan]:
+    """The plans, each question to them appended to ``log`` with its answer."""
+    def asking(index: int, question: str, ask: Callable) -> Callable:
+        def answer(*args):
+            result = ask(*args)
+            log.append([index, question, list(args), _plain(result)])
+            return result
+        return answer
+
+    return {key: dataclasses.replace(plan, **{q: asking(i, q, getattr(plan, q)) for q in QUESTIONS})
+            for i, (key, plan) in enumerate(plans.items())}
+
+
+def replays(log: list, plans: dict[Key, RegionPlan], before: Callable[[int], None]) -> bool:
+    """Do ``plans`` answer every logged question as logged?  ``before(i)``
+    runs when the questions move on to the i-th plan (to set up what the
+    translator had built by then)."""
+    ordered = list(plans.values())
+    current = -1
+    for index, question, args, answer in log:
+        if not 0 <= index < len(ordered) or question not in QUESTIONS:
+            return False
+        if index != current:
+            before(index)
+            current = index
+        if _plain(getattr(ordered[index], question)(*args)) != answer:
+            return False
+    return True
+
+
+def pack(log: list, regions: dict[Key, RegionInfo], obj: bytes) -> bytes:
+    described = [[list(key), {f.name: _described(getattr(info, f.name)) for f in dataclasses.fields(info)}]
+                 for key, info in regions.items()]
+    return json.dumps({"log": log, "regions": described}).encode() + b"\n" + obj
+
+
+def unpack(entry: bytes | None) -> tuple[list, dict[Key, RegionInfo], bytes] | None:
+    """(log, regions, object code) of a stored batch; None: unusable."""
+    header, _, obj = (entry or b"").partition(b"\n")
+    try:
+        data = json.loads(header)
+        regions = {tuple(key): _restored(fields) for key, fields in data["regions"]}
+        return (data["log"], regions, obj) if obj and regions and isinstance(data["log"], list) else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _described(value: Any) -> Any:
+    return sorted(value) if isinstance(value, set) else _plain(value)
+
+
+def _restored(fields: dict) -> RegionInfo:
+    info = RegionInfo(**fields)
+    for f in dataclasses.fields(info):
+        value = getattr(info, f.name)
+        if f.name in ("pages", "starts", "headers"):
+            setattr(info, f.name, set(value))
+        elif f.name == "code":
+            info.code = [tuple(c) for c in value]
+    return info
