@@ -50,6 +50,7 @@ uint64_t bt_csr(hart_t *h, uint64_t csr, uint64_t kind, uint64_t operand, uint64
 int bt_csr_peek(hart_t *h, uint64_t csr, uint64_t *out);
 int bt_csr_poke(hart_t *h, uint64_t csr, uint64_t value);
 uint64_t bt_lr(hart_t *h, uint64_t addr, uint64_t size);
+void bt_set_reservation(hart_t *h, uint64_t vaddr, uint64_t paddr);
 uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size); /* 0 on success */
 
 #endif

@@ -19,10 +19,9 @@ fi_ctx_t *fi_new(hart_t *h)
         return 0;
     c->npages = (h->ram_size + PAGE_OFFSET_MASK) >> PAGE_SHIFT;
     c->pages = calloc(c->npages, sizeof *c->pages);
-    c->watch = calloc(c->npages + 1, 1);
+    c->watch = h->watch;   /* the hart's: its lifetime */
     if (!c->pages || !c->watch) {
         free(c->pages);
-        free(c->watch);
         free(c);
         return 0;
     }
@@ -50,9 +49,9 @@ void fi_free(fi_ctx_t *c)
 {
     if (!c)
         return;
-    fi_flush(c);
+    for (uint64_t i = 0; i < c->npages; i++)   /* (the watch map is the hart's: not touched) */
+        free(c->pages[i]);
     free(c->pages);
-    free(c->watch);
     free(c);
 }
 

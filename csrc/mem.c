@@ -262,11 +262,26 @@ int bt_load_for_store(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t *out)
     return 0;
 }
 
+/* Reserve vaddr (at guest physical paddr), or drop the reservation
+ * (vaddr = ~0).  Its page is marked in the watch map, so that generated
+ * stores need no check of their own: those to that page take the slow path. */
+void bt_set_reservation(hart_t *h, uint64_t vaddr, uint64_t paddr)
+{
+    if (h->watch && h->reserved_page != ~0ULL)
+        h->watch[h->reserved_page] &= ~PAGE_RESERVED;
+    h->reserved_page = ~0ULL;
+    h->reservation = vaddr;
+    if (vaddr != ~0ULL && h->watch && paddr >= h->ram_base && paddr - h->ram_base < h->ram_size) {
+        h->reserved_page = (paddr - h->ram_base) >> 12;
+        h->watch[h->reserved_page] |= PAGE_RESERVED;
+    }
+}
+
 int bt_store(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value)
 {
     if (h->reservation != ~0ULL && (vaddr & ~7ULL) <= h->reservation + 7 &&
         vaddr + size > (h->reservation & ~7ULL))
-        h->reservation = ~0ULL; /* a store to the reserved bytes breaks LR/SC */
+        bt_set_reservation(h, ~0ULL, 0); /* a store to the reserved bytes breaks LR/SC */
     return access(h, vaddr, size, ACC_STORE, &value);
 }
 
@@ -294,7 +309,10 @@ uint64_t bt_lr(hart_t *h, uint64_t addr, uint64_t size)
     }
     if (access(h, addr, size, ACC_LOAD, &v))
         return 0;
-    h->reservation = addr;
+    uint64_t paddr = addr;
+    if (h->machine_kind == MACHINE_SYSTEM && bt_translate(h, addr, ACC_LOAD, &paddr))
+        h->exc_pending = 0, paddr = ~0ULL; /* cannot happen: the load just succeeded */
+    bt_set_reservation(h, addr, paddr);
     return v;
 }
 
@@ -305,10 +323,10 @@ uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size)
         return 1;
     }
     if (h->reservation != addr) {
-        h->reservation = ~0ULL;
+        bt_set_reservation(h, ~0ULL, 0);
         return 1;
     }
-    h->reservation = ~0ULL;
+    bt_set_reservation(h, ~0ULL, 0);
     if (access(h, addr, size, ACC_STORE, &value))
         return 1;
     return 0;

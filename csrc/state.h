@@ -43,6 +43,8 @@
 #define EXIT_MMIO_ERROR 6  /* a Python device raised; details kept on the Python side */
 #define EXIT_TRAP_LOOP 7   /* system VM: a trap handler traps on its own first instruction */
 
+#define PAGE_RESERVED 8    /* watch bit: the page holds the LR reservation */
+
 /* Bits of hart_t.exit_request.  Native code stops at its next check when
  * any bit is set; only STOP ends the run. */
 #define EXIT_REQ_STOP 1    /* stop the run (exit_reason says why) */
@@ -88,6 +90,7 @@ typedef struct hart {
 
     /* --- LR/SC reservation: address, or all-ones when none --- */
     uint64_t reservation;
+    uint64_t reserved_page;      /* its RAM page (marked PAGE_RESERVED in watch), or all-ones */
 
     /* --- the pending synchronous exception raised by a helper --- */
     uint64_t exc_pending;        /* nonzero: cause/tval below are valid */
@@ -105,6 +108,10 @@ typedef struct hart {
     uint64_t ram_base;
     uint64_t ram_size;
     uint64_t ram_low_guard;      /* user VM: accesses below this fault (NULL page) */
+    /* Per RAM page (ram_size / 4096 + 2 bytes, owned by whoever owns the
+     * hart): bits that send generated stores to their slow path
+     * (PAGE_RESERVED here; FI_PAGE_DECODED, JIT_PAGE_* by the tiers). */
+    uint8_t *watch;
 
     /* --- HTIF: stores to tohost stop the run --- */
     uint64_t tohost_addr;        /* 0 when the program has no tohost */

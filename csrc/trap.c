@@ -13,10 +13,12 @@ static uint64_t host_ticks(void)
 
 void bt_hart_reset(hart_t *h, uint64_t machine_kind, uint64_t pc)
 {
-    uint8_t *ram = h->ram;
+    uint8_t *ram = h->ram, *watch = h->watch;
     uint64_t base = h->ram_base, size = h->ram_size, guard = h->ram_low_guard;
+    if (watch && h->reservation != ~0ULL && h->reserved_page != ~0ULL && h->reserved_page <= size >> 12)
+        watch[h->reserved_page] &= ~PAGE_RESERVED;
     memset(h, 0, sizeof *h);
-    h->ram = ram, h->ram_base = base, h->ram_size = size, h->ram_low_guard = guard;
+    h->ram = ram, h->ram_base = base, h->ram_size = size, h->ram_low_guard = guard, h->watch = watch;
     h->machine_kind = machine_kind;
     h->pc = pc;
     h->priv = machine_kind == MACHINE_USER ? PRV_U : PRV_M;
@@ -29,6 +31,7 @@ void bt_hart_reset(hart_t *h, uint64_t machine_kind, uint64_t pc)
         /* qemu-user lets user code read every counter */
         h->mcounteren = h->scounteren = 0xffffffff;
     }
+    h->reserved_page = ~0ULL;
     h->reservation = ~0ULL;
     h->mtimecmp = ~0ULL;
     h->time_offset = host_ticks(); /* mtime counts from reset */

@@ -43,6 +43,8 @@ class Hart:
         self.ptr.ram_base = ram_base
         self.ptr.ram_size = ram_size
         self.ptr.ram_low_guard = low_guard
+        self._watch = ffi.new("uint8_t[]", ram_size // 4096 + 2)   # see hart_t.watch
+        self.ptr.watch = self._watch
         self.devices: list[tuple[int, int, Device]] = []
         self.mmio_error: BaseException | None = None
         lib.bt_hart_reset(self.ptr, machine_kind, 0)

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from rich.console import Console
-from rich.table import Table
-
 from bt_vmm.machines.base import RunResult
 
 
@@ -29,6 +26,9 @@ def run_stats(result: RunResult, engine) -> dict[str, float | int | str]:
 
 def print_stats(rows: dict[str, float | int | str], out: TextIO) -> None:
     """A two-column table (plain text when ``out`` is not a terminal)."""
+    from rich.console import Console   # (not imported for --stats-json alone: start-up time)
+    from rich.table import Table
+
     table = Table(title="bt-vmm --stats", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")

@@ -23,5 +23,5 @@ from isa.test_fp import *  # noqa: E402,F401,F403
 
 @pytest.fixture
 def engine(monkeypatch) -> str:
-    monkeypatch.setitem(ENGINES, "jit-hot", partial(JitEngine, hot=1))
+    monkeypatch.setitem(ENGINES, "jit-hot", partial(JitEngine, hot=1, background=False))
     return "jit-hot"

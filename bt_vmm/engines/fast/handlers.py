@@ -340,12 +340,11 @@ class HandlerEmitter(IRValues):
         addr, value = self.v(addr), self.v(v)
         hit, host, ram_off = self._fast_address(addr, size, "tlb_store")
         check, slow, join = self._diamond(hit, ("st_check", "st_slow", "st_join"))
-        # Pages holding code of any tier, and a live LR reservation, take the slow path.
+        # Pages holding code of any tier, or the LR reservation, take the slow path.
         self.b.position_at_end(check)
         watch = self.b.inttoptr(self._ctx_load("watch"), PTR)
         flags = self.b.load(self._gep(watch, self.b.lshr(ram_off, const(12))), typ=I8)
-        clean = self.b.and_(self.b.icmp_unsigned("==", flags, ir.Constant(I8, 0)),
-                            self.b.icmp_unsigned("==", self.load_field("reservation"), const(M64)))
+        clean = self.b.icmp_unsigned("==", flags, ir.Constant(I8, 0))
         fast = self.fn.append_basic_block("st_fast")
         self.b.cbranch(clean, fast, slow)
         self.b.position_at_end(fast)

@@ -90,6 +90,9 @@ class JitEngine:
             CompileThread(self._offer) if background and tracer is None else None
         self._paddr = ffi.new("uint64_t *")
         self._system = hart.ptr.machine_kind == lib.MACHINE_SYSTEM
+        p = hart.ptr
+        lo = max(p.ram_low_guard, p.ram_base)   # RAM holds at least a page: no wrap-around
+        self._ram_window = (lo, p.ram_base + p.ram_size - (lo + 8))
 
     @property
     def stats(self) -> JitStats:
@@ -218,7 +221,7 @@ class JitEngine:
             fetched = fetch(target)
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
-        return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region,
+        return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region, ram_window=self._ram_window,
                           heat=lambda pc: heat.get(pc, 0).bit_length(), tier_up=self.tier_up if level < TOP_LEVEL else 0)
 
     def _read16(self, paddr: int) -> int | None:

@@ -79,6 +79,9 @@ class RegionPlan:
     # entries into the block at vpc the cold tier counted (0: not counted, e.g.
     # only reached by falling through: it inherits the heat of its predecessor)
     tier_up: int = 0             # loop iterations before it returns JIT_HOT (0: no counting)
+    ram_window: tuple[int, int] = (0, 0)
+    # process VM: (lowest address, its distance to the last 8-byte slot) of
+    # the guest's RAM, fixed for the hart's life: constants in the bounds check
     max_insns: int = 256
     max_block: int = 64
 
@@ -231,8 +234,8 @@ class RegionEmitter(IRValues):
             # with one compare (the last 7 bytes of RAM take the slow path).
             # Misaligned loads inside RAM read the same bytes as the slow path;
             # stores stay aligned so that they touch one page (code-page check).
-            inside = self.b.icmp_unsigned("<=", self.b.sub(addr, self._entry_value("ram_lo")),
-                                          self._entry_value("ram_last"))
+            lo, last = self.plan.ram_window
+            inside = self.b.icmp_unsigned("<=", self.b.sub(addr, const(lo)), const(last))
             host = self.b.gep(self._entry_ptr("ram_biased"), [addr], source_etype=I8)
             page = self.b.gep(self._entry_ptr("pages_biased"), [self.b.lshr(addr, const(12))], source_etype=I8)
             return (self.b.and_(aligned, inside) if tlb == "tlb_store" else inside), host, page
@@ -285,12 +288,10 @@ class RegionEmitter(IRValues):
             self.fn.append_basic_block(n) for n in ("st_check", "st_fast", "st_slow", "st_join")
         )
         self._likely(hit, check, slow)
-        # Pages holding code of any tier, and a live LR reservation, take the slow path.
+        # Pages holding code of any tier, or the LR reservation, take the slow path.
         self.b.position_at_end(check)
         flags = self.b.load(page, typ=I8)
-        clean = self.b.icmp_unsigned("==", flags, ir.Constant(I8, 0))
-        no_reservation = self.b.icmp_unsigned("==", self.load_field("reservation"), const(M64))
-        self._likely(self.b.and_(clean, no_reservation), fast, slow)
+        self._likely(self.b.icmp_unsigned("==", flags, ir.Constant(I8, 0)), fast, slow)
         self.b.position_at_end(fast)
         self._guest(self.b.store(self.b.trunc(value, ity) if size < 8 else value, host))
         self.b.branch(join)
@@ -618,8 +619,6 @@ class RegionEmitter(IRValues):
         self._load_registers()
         self.b.store(self.load_field("minstret"), self.icount)
         base = self.load_field("ram_base")
-        lo = self.b.select(self.b.icmp_unsigned(">", self.load_field("ram_low_guard"), base),
-                           self.load_field("ram_low_guard"), base)
         limit, total = self.load_field("insn_limit"), const(self.info.instructions)
         ram, pages = self.load_field("ram"), self.b.load(self.b.gep(self.ctx, [const(CTX_CODE_PAGES)], source_etype=I8), typ=I64)
         values = {
@@ -627,9 +626,6 @@ class RegionEmitter(IRValues):
             "stop_at": self.b.select(self.b.icmp_unsigned(">=", limit, total),
                                      self.b.add(self.b.sub(limit, total), const(1)), const(0)),
             "ram": ram,
-            "ram_lo": lo,
-            # RAM holds at least a page: no wrap-around
-            "ram_last": self.b.sub(self.b.add(base, self.load_field("ram_size")), self.b.add(lo, const(8))),
             "ram_biased": self.b.sub(ram, base),
             "code_pages": pages,
             "pages_biased": self.b.sub(pages, self.b.lshr(base, const(12))),
