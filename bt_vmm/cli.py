@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import re
@@ -125,6 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         stack.callback(vm.close)
         if tracer is not None:
             tracer.attach(vm.hart, program_symbols(vm.machine.program.symbols))
+        # What is alive now lives to the end: keep it out of the collector's
+        # full passes (the JIT allocates heaps of short-lived IR objects).
+        gc.freeze()
         result = vm.run(max_insns=args.max_insns, timeout=args.timeout)
         if stream is not None:
             stream.flush()

@@ -7,6 +7,7 @@ default: the guest goes on meanwhile, and the new code is installed at
 the next dispatch."""
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 from bt_vmm._core import ffi, lib
@@ -24,7 +25,8 @@ M64 = (1 << 64) - 1
 HOT_THRESHOLD = 2048
 BATCH = 8              # regions per LLVM module
 TOP_LEVEL = 2          # regions whose loops run TIER_UP times are compiled again at this level
-TIER_UP = 1 << 16      # ~1 ms of a loop: a TOP_LEVEL compile (on the compile thread) pays off
+TIER_UP = 1 << 18      # ~5 ms of a loop: a TOP_LEVEL compile (on the compile thread) pays off,
+                       # and the first tier's wave of compiles at start-up is mostly over
 FROM_ENV = pathlib.Path("$BT_VMM_CACHE")   # disk_cache: where BT_VMM_CACHE says
 
 
@@ -174,12 +176,15 @@ class JitEngine:
 
     def _tier_up(self, address: int) -> None:
         """Compile a region whose loops ran ``tier_up`` times again at
-        TOP_LEVEL, with the same blocks (its own loop headers, now
-        entries, do not cut it)."""
+        TOP_LEVEL, with the same blocks: what it is made of depends on the
+        first version alone (not on when it got hot), so the disk cache
+        finds it again in the next run."""
         key, info = self.cache.by_address.get(address, (None, None))
         if info is None or info.level >= TOP_LEVEL or key in self.pending:
             return
-        self._submit({key: self._plan(key, self._heat(), TOP_LEVEL, own=info)}, TOP_LEVEL)
+        plan = dataclasses.replace(self._plan(key, {}, TOP_LEVEL),
+                                   executed=info.starts.__contains__, entries=lambda vpc, paddr: False)
+        self._submit({key: plan}, TOP_LEVEL)
 
     def _heat(self) -> dict[int, int]:
         """The cold tier's block-entry counts by pc."""
@@ -201,8 +206,7 @@ class JitEngine:
         level = self.cache.opt_level
         self._submit({k: self._plan(k, heat, level) for k in keys}, level)
 
-    def _plan(self, key: Key, heat: dict[int, int], level: int, own=None) -> RegionPlan:
-        """``own``: the region this one replaces (its blocks do not start other regions)."""
+    def _plan(self, key: Key, heat: dict[int, int], level: int) -> RegionPlan:
         vpc, paddr, mode = key
 
         def starts_region(target: int, target_paddr: int) -> bool:
@@ -212,8 +216,7 @@ class JitEngine:
             k = (target, target_paddr, mode)
             # (read on the compile thread: .get, no check-then-index)
             region = self.cache.building.get(k) or self.cache.regions.get(k)
-            return region is not None and region is not own and vpc not in region.starts \
-                and vpc not in region.chains
+            return region is not None and vpc not in region.starts and vpc not in region.chains
 
         fetch = self._fetcher(vpc, paddr)
 
