@@ -1,6 +1,4 @@
 """``python -m bt_vmm`` is the bt-vmm command."""
-import sys
+from bt_vmm.cli import command
 
-from bt_vmm.cli import main
-
-sys.exit(main())
+command()

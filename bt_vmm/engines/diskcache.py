@@ -132,7 +132,9 @@ class DiskCache:
         stamp.touch()
         entries = []
         for e in os.scandir(self.directory):
-            if e.name.endswith(SUFFIX):
+            if e.name.endswith(".tmp") and time.time() - e.stat().st_mtime > 3600:
+                pathlib.Path(e.path).unlink(missing_ok=True)   # left by a process that was killed
+            elif e.name.endswith(SUFFIX):
                 st = e.stat()
                 entries.append((st.st_mtime, st.st_size, e.path))
         total = sum(size for _, size, _ in entries)
