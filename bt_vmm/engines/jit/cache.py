@@ -12,6 +12,7 @@ import gc
 import hashlib
 import os
 import pathlib
+import random
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from bt_vmm.engines.jit.region import (
 
 M64 = (1 << 64) - 1
 Key = tuple[int, int, int]   # (virtual pc, physical pc, mode)
+VARIANTS = 4   # stored translations per batch key (see CodeCache._stored)
 _JIT_BITS = lib.JIT_PAGE_CODE | lib.JIT_PAGE_WRITTEN
 
 _llvm_ready = False
@@ -199,8 +201,8 @@ class CodeCache:
         t0 = time.perf_counter()
         failed: set[Key] = set()
         disk_key = self.disk.key("jit", _digest(), f"O{level}", replay.signature(plans))
-        stored = replay.unpack(self.disk.get(disk_key))
-        from_disk = stored is not None and self._replays(stored, plans)
+        stored = self._stored(disk_key, plans)
+        from_disk = stored is not None
         if from_disk:
             _, built, obj = stored
             engine = self._load(obj, level)
@@ -221,7 +223,7 @@ class CodeCache:
                 gc.enable()
             engine, obj = self._compile(text, level)
             if not failed:   # (a retried batch's log mixes two translations)
-                self.disk.put(disk_key, replay.pack(log, built, obj))
+                self.disk.put(f"{disk_key}-{random.randrange(VARIANTS)}", replay.pack(log, built, obj))
         for info in built.values():
             info.level = level
             info.address = engine.get_function_address(info.name)
@@ -242,6 +244,17 @@ class CodeCache:
             except Untranslatable:
                 return key, None
         return (module, built) if built else None
+
+    def _stored(self, disk_key: str, plans: dict[Key, RegionPlan]):
+        """The stored variant of the batch that ``plans`` would translate to,
+        if any.  A batch started at another moment of the run may get other
+        answers (which blocks ran, which regions exist yet): a few variants
+        are kept per key, each replaced at random by a new one that missed."""
+        for variant in range(VARIANTS):
+            stored = replay.unpack(self.disk.get(f"{disk_key}-{variant}"))
+            if stored is not None and self._replays(stored, plans):
+                return stored
+        return None
 
     def _replays(self, stored, plans: dict[Key, RegionPlan]) -> bool:
         """Would translating ``plans`` emit the stored batch again?"""
