@@ -13,10 +13,7 @@ import bisect
 import io
 import re
 from dataclasses import dataclass
-from typing import Iterator
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+from typing import TYPE_CHECKING, Iterator
 
 from bt_vmm.cpu.csrs import csr_name, csr_number
 from bt_vmm.cpu.hart import ABI_NAMES, FP_ABI_NAMES
@@ -24,6 +21,9 @@ from bt_vmm.errors import BadProgram
 from bt_vmm.isa import DECODER, IllegalInstruction
 from bt_vmm.isa.decoder import Decoded
 from bt_vmm.isa.spec import operands
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 M64 = (1 << 64) - 1
 DYN = 7
@@ -324,6 +324,10 @@ def _region(data: bytes, base: int, start: int, stop: int, width: int, symbols: 
 
 def listing(path: str) -> Iterator[str]:
     """The lines of an ``objdump -d`` style listing of the ELF file ``path``."""
+    # Imported here: pyelftools costs ~15 ms, which `bt-vmm run` should not pay.
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         with open(path, "rb") as fh:
             elf = ELFFile(io.BytesIO(fh.read()))

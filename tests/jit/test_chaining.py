@@ -56,11 +56,11 @@ def test_hot_loop_with_if_else_body_is_one_region():
     ref, jit, eng = run_both(USER, if_else_in_a_loop(), hot=8, limit=300 * 6 + 1)
     assert_same(ref, jit)
     assert (jit["x"][A0], jit["x"][12]) == (150 * 3, 150 * 5)
-    loop = [info for info in eng.cache.entries.values() if USER.code + 0x04 in info.starts]
+    loop = [info for info in eng.cache.regions.values() if USER.code + 0x04 in info.starts]
     assert len(loop) == 1
     body = {USER.code + off for off in (0x0c, 0x14, 0x18)}
     assert body <= loop[0].starts
-    assert not body & {vpc for vpc, _, _ in eng.cache.entries}   # and not translated again
+    assert not body & {vpc for vpc, _, _ in eng.cache.regions}   # and not translated again
     # the loop never leaves its region: no jump between regions per iteration
     assert eng.stats.chain_hits < 10
 

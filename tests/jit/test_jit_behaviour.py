@@ -182,4 +182,4 @@ def test_hot_code_is_translated_again_after_a_flush(layout):
     ref, jit, eng = run_both(layout, words, hot=2, regs={T0: 3000, T1: 1000}, limit=3 * 3000 + 5)
     assert_same(ref, jit)
     assert eng.stats.flushes == 1
-    assert layout.code in {vpc for vpc, _, _ in eng.cache.entries}   # the loop's head, again
+    assert layout.code in {vpc for vpc, _, _ in eng.cache.regions}   # the loop's region, again

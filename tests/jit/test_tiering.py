@@ -127,5 +127,5 @@ def test_loop_headers_are_entries_of_their_region():
     assert jit["x"][A0] == 5000
     regions = {id(i): i for i in eng.cache.entries.values()}.values()
     mode = lib.bt_jit_mode(make_hart(USER, [], limit=0).ptr)
-    assert any(len(i.headers) > 1 and all(eng.cache.entries.get((h, h, mode)) is i for h in i.headers)
+    assert any(len(i.entry_points) > 1 and all(eng.cache.entries.get((h, h, mode)) is i for h in i.entry_points)
                for i in regions)

@@ -379,11 +379,11 @@ class CodeCache:
     def _install(self, key: Key, info: RegionInfo) -> None:
         """Enter the region under its entry key, replacing the region there
         (a version optimised harder replaces the first), and under those of
-        its loop headers no other region holds."""
+        its other block starts no other region holds."""
         vpc, paddr, mode = key
         replaced = self.regions.get(key)
         self.regions[key] = info
-        keys = [k for k in ((h, paddr - vpc + h, mode) for h in sorted(info.headers))
+        keys = [k for k in ((h, paddr - vpc + h, mode) for h in sorted(info.entry_points))
                 if k == key or self.entries.get(k, replaced) is replaced]
         self.by_address[info.address] = (key, info)
         self.inner |= _inner(key, info)

@@ -88,7 +88,7 @@ def _restored(fields: dict) -> RegionInfo:
     info = RegionInfo(**fields)
     for f in dataclasses.fields(info):
         value = getattr(info, f.name)
-        if f.name in ("pages", "starts", "headers"):
+        if f.name in ("pages", "starts", "entry_points"):
             setattr(info, f.name, set(value))
         elif f.name == "code":
             info.code = [tuple(c) for c in value]
