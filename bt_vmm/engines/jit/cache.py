@@ -15,6 +15,7 @@ import pathlib
 import random
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -190,107 +191,87 @@ class CodeCache:
 
     # --- compiling (any thread) ---
     def build(self, plans: dict[Key, RegionPlan], generation: int, level: int | None = None) -> Batch:
-        """Translate one region per key, in order, into one module (amortising
-        LLVM's fixed cost) and compile it.  A key inside a region translated
-        before it in the batch is skipped: a loop grows into one region from
-        whichever of its blocks comes first, instead of being cut at every
-        warm block (a region stops only at the entries of translated regions
-        and of those built before it).  ``level``: LLVM optimisation level
-        (default: the cache's)."""
+        """Translate one region per key, in order, and compile them into one
+        execution engine (amortising LLVM's fixed cost), each region in a
+        module of its own so that the disk cache holds each on its own.  A
+        key inside a region translated before it in the batch is skipped: a
+        loop grows into one region from whichever of its blocks comes
+        first, instead of being cut at every warm block.  ``level``: LLVM
+        optimisation level (default: the cache's)."""
         level = self.opt_level if level is None else level
         t0 = time.perf_counter()
         failed: set[Key] = set()
-        disk_key = self.disk.key("jit", _digest(), f"O{level}", replay.signature(plans))
-        stored = self._stored(disk_key, plans)
-        from_disk = stored is not None
-        if from_disk:
-            _, built, obj = stored
-            engine = self._load(obj, level)
-        else:
-            log: list = []
-            recorded = replay.recording(plans, log)
-            gc.disable()   # IR building allocates many small objects: collections cost ~5%
-            try:
-                while (result := self._emit(recorded)) and isinstance(result[0], tuple):
-                    failed.add(result[0])   # start again without it
-                    recorded = {k: p for k, p in recorded.items() if k != result[0]}
-                if not result:
-                    return Batch({}, None, generation, time.perf_counter() - t0, False, failed)
-                module, built = result
-                text = str(module)
-            finally:
-                self.building = {}
-                gc.enable()
-            engine, obj = self._compile(text, level)
-            if not failed:   # (a retried batch's log mixes two translations)
-                self.disk.put(f"{disk_key}-{random.randrange(VARIANTS)}", replay.pack(log, built, obj))
+        built = self.building = {}
+        modules: dict[str, tuple[str | None, bytes | None]] = {}   # region name -> (IR, object)
+        stores: dict[str, tuple[str, list]] = {}   # region name -> (disk key, log) to store once compiled
+        gc.disable()   # IR building allocates many small objects: collections cost ~5%
+        try:
+            for key, plan in plans.items():
+                if any(key in _inner(k, info) for k, info in built.items()):
+                    continue
+                disk_key = self.disk.key("jit", _digest(), f"O{level}", replay.signature({key: plan}))
+                name = "r" + disk_key[4:28]   # unique in the engine, the same in every run
+                stored = self._stored(disk_key, key, plan)
+                if stored is not None:
+                    built[key], modules[name] = stored[1][key], (None, stored[2])
+                    continue
+                log: list = []
+                module = ir.Module(name=name)
+                try:
+                    built[key] = RegionEmitter(module, name, key[0], replay.recording({key: plan}, log)[key]).translate()
+                except Untranslatable:
+                    failed.add(key)
+                    continue
+                modules[name], stores[name] = (str(module), None), (disk_key, log)
+        finally:
+            self.building = {}
+            gc.enable()
+        if not built:
+            return Batch({}, None, generation, time.perf_counter() - t0, False, failed)
+
+        def compiled(name: str, obj: bytes) -> None:
+            if name in stores:
+                disk_key, log = stores[name]
+                key = next(k for k, i in built.items() if i.name == name)
+                self.disk.put(f"{disk_key}-{random.randrange(VARIANTS)}", replay.pack(log, {key: built[key]}, obj))
+
+        engine = self._compile(modules, level, compiled)
         for info in built.values():
             info.level = level
             info.address = engine.get_function_address(info.name)
             if info.chains:
                 info.chain_base = engine.get_global_value_address(info.chain_global)
-        return Batch(built, engine, generation, time.perf_counter() - t0, from_disk, failed)
+        return Batch(built, engine, generation, time.perf_counter() - t0, not stores, failed)
 
-    def _emit(self, plans: dict[Key, RegionPlan]):
-        """(module, regions) of the batch; (key, None) when the region at key
-        cannot be translated; None when there is nothing to translate."""
-        module = ir.Module()
-        built = self.building = {}
-        for key, plan in plans.items():
-            if any(key in _inner(k, info) for k, info in built.items()):
-                continue
-            try:
-                built[key] = RegionEmitter(module, f"region{len(built)}", key[0], plan).translate()
-            except Untranslatable:
-                return key, None
-        return (module, built) if built else None
-
-    def _stored(self, disk_key: str, plans: dict[Key, RegionPlan]):
-        """The stored variant of the batch that ``plans`` would translate to,
-        if any.  A batch started at another moment of the run may get other
+    def _stored(self, disk_key: str, key: Key, plan: RegionPlan):
+        """The stored translation of the region that ``plan`` would give, if
+        any.  A region started at another moment of the run may get other
         answers (which blocks ran, which regions exist yet): a few variants
         are kept per key, each replaced at random by a new one that missed."""
         for variant in range(VARIANTS):
             stored = replay.unpack(self.disk.get(f"{disk_key}-{variant}"))
-            if stored is not None and self._replays(stored, plans):
+            if stored is not None and key in stored[1] and replay.replays(stored[0], {key: plan}):
                 return stored
         return None
 
-    def _replays(self, stored, plans: dict[Key, RegionPlan]) -> bool:
-        """Would translating ``plans`` emit the stored batch again?"""
-        log, regions, _ = stored
-        keys = list(plans)
-
-        def before(index: int) -> None:   # what the batch had built before that plan
-            self.building = {k: regions[k] for k in keys[:index] if k in regions}
-
-        try:
-            return replay.replays(log, plans, before)
-        finally:
-            self.building = {}
-
-    def _compile(self, text: str, level: int) -> tuple[llvm.ExecutionEngine, bytes]:
-        """An execution engine holding the machine code LLVM makes of the
-        batch's IR, and that object code."""
+    def _compile(self, modules: dict[str, tuple[str | None, bytes | None]], level: int,
+                 compiled: Callable[[str, bytes], None]) -> llvm.ExecutionEngine:
+        """An execution engine holding the regions' machine code: compiled
+        from IR by LLVM (``compiled`` gets each new object) or stored."""
         target = self._target_machine(level)
-        mod = llvm.parse_assembly(text)
-        mod.triple = target.triple
-        mod.verify()
-        self._optimize(mod, target, level)
-        _dump(text, mod, target)
-        engine = llvm.create_mcjit_compiler(mod, target)
-        objects: list[bytes] = []
-        engine.set_object_cache(lambda _module, obj: objects.append(obj), lambda _module: None)
-        engine.finalize_object()
-        return engine, objects[0]
-
-    def _load(self, obj: bytes, level: int) -> llvm.ExecutionEngine:
-        """An execution engine holding stored object code."""
-        target = self._target_machine(level)
-        mod = llvm.parse_assembly("")   # the object cache supplies the code
-        mod.triple = target.triple
-        engine = llvm.create_mcjit_compiler(mod, target)
-        engine.set_object_cache(lambda _module, _obj: None, lambda _module: obj)
+        empty = llvm.parse_assembly("")
+        empty.triple = target.triple
+        engine = llvm.create_mcjit_compiler(empty, target)
+        objects = {name: obj for name, (_, obj) in modules.items() if obj is not None}
+        engine.set_object_cache(lambda module, obj: compiled(module.name, obj), lambda module: objects.get(module.name))
+        for name, (text, _) in modules.items():
+            mod = llvm.parse_assembly(text or "")   # no IR: the object cache supplies the code
+            mod.name, mod.triple = name, target.triple
+            if text:
+                mod.verify()
+                self._optimize(mod, target, level)
+                _dump(text, mod, target)
+            engine.add_module(mod)
         engine.finalize_object()
         return engine
 

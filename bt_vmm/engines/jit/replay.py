@@ -1,13 +1,13 @@
 """Reusing a batch compiled by an earlier run without translating it again.
 
-What the translator emits for a batch is decided by the keys, the plan
-settings and the answers its plans give while it works (the instruction
+What the translator emits for a region is decided by its key, the plan
+settings and the answers its plan gives while it works (the instruction
 bits at each pc, which blocks have run, where other regions start, how hot
-a block is).  A compiled batch is stored in the disk cache with the log of
-every question asked and its answer.  A later request for the same keys
-and settings asks its own plans the same questions in the same order: when
+a block is).  A compiled region is stored in the disk cache with the log
+of every question asked and its answer.  A later request for the same key
+and settings asks its own plan the same questions in the same order: when
 every answer agrees, the translator would emit the same IR, so the stored
-machine code and region descriptions are used and no IR is built at all
+machine code and region description are used and no IR is built at all
 (building it costs far more than LLVM's share on a warm cache).
 """
 from __future__ import annotations
@@ -46,18 +46,12 @@ def recording(plans: dict[Key, RegionPlan], log: list) -> dict[Key, RegionPlan]:
             for i, (key, plan) in enumerate(plans.items())}
 
 
-def replays(log: list, plans: dict[Key, RegionPlan], before: Callable[[int], None]) -> bool:
-    """Do ``plans`` answer every logged question as logged?  ``before(i)``
-    runs when the questions move on to the i-th plan (to set up what the
-    translator had built by then)."""
+def replays(log: list, plans: dict[Key, RegionPlan]) -> bool:
+    """Do ``plans`` answer every logged question as logged?"""
     ordered = list(plans.values())
-    current = -1
     for index, question, args, answer in log:
         if not 0 <= index < len(ordered) or question not in QUESTIONS:
             return False
-        if index != current:
-            before(index)
-            current = index
         if _plain(getattr(ordered[index], question)(*args)) != answer:
             return False
     return True
