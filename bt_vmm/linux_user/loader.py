@@ -29,7 +29,7 @@ def load_image(mem: GuestMemory, program: Program, stack_bottom: int) -> tuple[i
     """Copy the PT_LOAD segments in; returns (load bias, end of the image)."""
     if program.interp is not None:
         raise BadProgram(
-            f"{program.path}: dynamically linked (interpreter {program.interp}); "
+            f"{program.path}: dynamically linked (interpreter {program.interp!r}); "
             "bt-vmm runs static programs: link with -static"
         )
     bias = PIE_BASE if program.elf_type == "ET_DYN" else 0

@@ -7,6 +7,8 @@ before it is read, and anything wrong becomes one BadProgram line.
 """
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from collections import namedtuple
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ PT_LOAD, PT_INTERP = 1, 3
 SHT_SYMTAB = 2
 STT_NAMING = (0, 1, 2)   # STT_NOTYPE, STT_OBJECT, STT_FUNC: the types that name an address
 MAX_SEGMENT = 1 << 40
+MAX_FILE = 1 << 30   # read whole: a program larger than this is not one
 ET_NAMES = ("ET_NONE", "ET_REL", "ET_EXEC", "ET_DYN", "ET_CORE")
 HOST_MACHINES = {3: "EM_386", 40: "EM_ARM", 62: "EM_X86_64", 183: "EM_AARCH64"}
 
@@ -71,6 +74,11 @@ def load_elf(path: str) -> Program:
     """The riscv64 executable at ``path``, or BadProgram saying what is wrong with it."""
     try:
         with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):   # /dev/zero would never end
+                raise BadProgram(f"{path}: not a regular file")
+            if st.st_size > MAX_FILE:
+                raise BadProgram(f"{path}: {st.st_size} bytes: too large for a program (at most {MAX_FILE})")
             image = fh.read()
     except OSError as exc:
         raise BadProgram(f"{path}: cannot read: {exc.strerror}") from None

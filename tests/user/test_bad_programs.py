@@ -211,7 +211,7 @@ def test_interpreter_past_the_end(tmp_path):
 def test_interpreter_is_read(tmp_path):
     path = edited(tmp_path, with_interp(b"/lib/ld.so\0"))
     assert load_elf(str(path)).interp == "/lib/ld.so"
-    assert "interpreter /lib/ld.so" in refused(path)
+    assert "interpreter '/lib/ld.so'" in refused(path)
 
 
 def test_every_truncation_is_refused(tmp_path):
@@ -266,3 +266,12 @@ def test_mutated_files_parse_or_are_refused(tmp_path, edits):
         load_elf(str(path))
     except BadProgram as exc:
         assert "\n" not in str(exc)
+
+
+def test_a_device_is_not_read_as_a_program():
+    assert "not a regular file" in refused("/dev/zero")
+
+
+def test_interpreter_name_stays_on_one_line(tmp_path):
+    path = edited(tmp_path, with_interp(b"/lib/ld\nfake.so\0"))
+    assert "dynamically linked" in refused(path)   # (refused checks: one line)
