@@ -76,14 +76,16 @@ static jit_block_fn lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t 
     }
 }
 
-/* Count an entry into the untranslated block at pc; nonzero when it just
- * became hot. */
+/* Count an entry into the untranslated block at pc; nonzero each time it
+ * has run another hot_threshold times (a block that is inside a region
+ * but still reached through the dispatcher, e.g. a return site, gets a
+ * region of its own at its second turn). */
 static int entered_cold(jit_ctx_t *c, uint64_t pc)
 {
     jit_hot_t *e = &c->hot[((pc >> 1) * 0x9E3779B97F4A7C15ULL >> 40) & (JIT_HOT_SIZE - 1)];
     if (e->pc != pc)
         *e = (jit_hot_t){pc, 0};
-    return ++e->count == c->hot_threshold;
+    return ++e->count % c->hot_threshold == 0;
 }
 
 int bt_jit_run(jit_ctx_t *c, hart_t *h)

@@ -360,7 +360,7 @@ class CodeCache:
     def _install(self, key: Key, info: RegionInfo) -> None:
         """Enter the region under its entry key, replacing the region there
         (a version optimised harder replaces the first), and under those of
-        its other block starts no other region holds."""
+        its loop headers no other region holds."""
         vpc, paddr, mode = key
         replaced = self.regions.get(key)
         self.regions[key] = info

@@ -9,11 +9,12 @@ description's semantics over this backend, so branches between blocks of
 the region are plain IR branches: a loop stays in native code with its
 guest registers in SSA values (allocas that mem2reg promotes).
 
-The function is ``i64 f(hart_t *h, jit_ctx_t *c)``, entered at h->pc: the
-start of any of its blocks, through that block's check (so that a loop
-left for an exit request or a new translation is entered again where it
-stopped, and code inside a region is not translated again as a region of
-its own when the dispatcher reaches it).  It returns a JIT_* status with
+The function is ``i64 f(hart_t *h, jit_ctx_t *c)``, entered at h->pc: its
+first block or any loop header, through that block's check (so that a
+loop left for an exit request or a new translation is entered again where
+it stopped).  Other blocks are not entry points: an extra way in would
+give every block phis for every guest register, which costs hot loops
+registers.  It returns a JIT_* status with
 h->pc, h->minstret and every written register stored back; on JIT_FAULT
 h->pc is the faulting instruction and the exception is pending, exactly as
 the reference interpreter leaves the hart before it delivers the trap.
@@ -108,7 +109,7 @@ class RegionInfo:
     chain_global: str = ""                         # the i64 array of chain slots
     chain_base: int = 0                            # its address, once compiled
     starts: set[int] = field(default_factory=set)  # virtual pcs of its blocks
-    entry_points: set[int] = field(default_factory=set)  # where it may be entered: its block starts
+    entry_points: set[int] = field(default_factory=set)  # where it may be entered: entry, loop headers
     level: int = 0                                 # the optimisation level it was compiled at
     code: list[tuple[int, int]] = field(default_factory=list)   # (paddr, bits) translated
 
@@ -507,7 +508,7 @@ class RegionEmitter(IRValues):
         br.set_weights([1, 1000])
 
     def _loop_counter(self) -> ir.GlobalVariable:
-        """The region's count of passes through its checks (shared by its blocks)."""
+        """The region's count of passes through its checks (shared by its entry points)."""
         name = self.info.name + "_count"
         if name not in self.module.globals:
             counter = ir.GlobalVariable(self.module, I64, name)
@@ -556,6 +557,7 @@ class RegionEmitter(IRValues):
     # ------------------------------------------------------------------
     # the parts that need the whole region
     def _finish(self) -> None:
+        headers = {self.info.entry}
         for stub in self._stubs:
             self.b.position_at_end(stub.block)
             if not stub.external and stub.target in self.blocks and self._allowed(stub.source, stub.target):
@@ -563,15 +565,20 @@ class RegionEmitter(IRValues):
                 backward = stub.target <= stub.source
                 target = self.blocks[stub.target]
                 self.b.branch(target.check if backward else target.body)
+                if backward:
+                    headers.add(stub.target)
             elif not self.system and not stub.external:
                 # Process VM: on to the target's translation through a chain slot.
                 self.info.chains.append(stub.target)
                 self.b.branch(self._exit_block(CHAIN, stub.target, counted=True, slot=len(self.info.chains) - 1))
             else:
                 self.b.branch(self._exit_block(lib.JIT_OK, stub.target, counted=True))
-        self.info.entry_points = set(self.blocks)
-        for blk in self.blocks.values():   # entered there, or a loop header
-            self._fill_check(blk)
+        self.info.entry_points = headers
+        for start, blk in self.blocks.items():
+            if start in headers:
+                self._fill_check(blk)
+            else:
+                ir.IRBuilder(blk.check).unreachable()
         for kind, blk, after in self._deferred:
             self.b.position_at_end(blk)
             if kind == "flush":
@@ -629,9 +636,9 @@ class RegionEmitter(IRValues):
         for name, slot in self._fields.items():
             self.b.store(values[name], slot)
         entry = self.blocks[self.info.entry].check
-        if len(self.blocks) == 1:
+        if len(self.info.entry_points) == 1:
             self.b.branch(entry)
             return
         where = self.b.switch(self.load_field("pc"), entry)
-        for start in sorted(set(self.blocks) - {self.info.entry}):
+        for start in sorted(self.info.entry_points - {self.info.entry}):
             where.add_case(const(start), self.blocks[start].check)
