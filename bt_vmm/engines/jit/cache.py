@@ -13,7 +13,6 @@ import hashlib
 import os
 import pathlib
 import random
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,7 +88,7 @@ class JitStats:
             "guest instructions translated": self.guest_insns,
             "compile batches": self.batches,
             "compile time total (s)": round(sum(times), 4),
-            "compile time median per region (ms)": round(1e3 * statistics.median(times), 3) if times else 0.0,
+            "compile time median per region (ms)": round(1e3 * _median(times), 3) if times else 0.0,
             "compile time p95 per region (ms)": round(1e3 * p95, 3),
             "translation cache hits (native dispatches)": self.dispatches,
             "chain hits (direct jumps between regions)": self.chain_hits,
@@ -112,18 +111,26 @@ def _inner(key: Key, info: RegionInfo) -> set[Key]:
     return {(s, paddr - vpc + s, mode) for s in info.starts}
 
 
+def _median(ordered: list[float]) -> float:
+    """(statistics.median, without importing statistics and fractions: start-up time)"""
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def _perf_map(built: dict[Key, RegionInfo]) -> None:
     """BT_VMM_PERF_MAP=1: name the regions in /tmp/perf-PID.map, so that
     `perf report` attributes samples in generated code to guest pcs.  A
     region's size is taken as the distance to the next function of its
-    batch (MCJIT lays a module's functions out contiguously)."""
+    batch, capped at 64 KiB (MCJIT lays a batch's code out contiguously;
+    perf takes the first symbol that covers an address)."""
     if not os.environ.get("BT_VMM_PERF_MAP"):
         return
     infos = sorted(built.items(), key=lambda item: item[1].address)
     with open(f"/tmp/perf-{os.getpid()}.map", "a") as fh:
         for i, (key, info) in enumerate(infos):
-            end = infos[i + 1][1].address if i + 1 < len(infos) else info.address + 4096
-            fh.write(f"{info.address:x} {end - info.address:x} bt-vmm region pc={key[0]:#x} mode={key[2]}\n")
+            end = infos[i + 1][1].address if i + 1 < len(infos) else info.address + (64 << 10)
+            size = min(end - info.address, 64 << 10)
+            fh.write(f"{info.address:x} {size:x} bt-vmm region pc={key[0]:#x} mode={key[2]} O{info.level}\n")
 
 
 def _set_slot(address: int, fn: int) -> None:
