@@ -11,8 +11,9 @@ A0, A1, T0, T2, RA = 10, 11, 5, 7, 1
 
 
 def calls_in_a_loop() -> list[int]:
-    """t0 times: call F (a0 += a1, a1 += 1) and come back; F is its own
-    region, entered by a chained jal and left by a cached return."""
+    """t0 times: call F (a0 += a1, a1 += 1) and come back (F joins the
+    loop's region through its jal; the return goes through the
+    indirect-jump cache)."""
     return [
         encode("addi", rd=T0, rs1=0, imm=200),
         encode("jal", rd=RA, off=0x20 - 0x04),      # 0x04 loop
@@ -28,11 +29,34 @@ def calls_in_a_loop() -> list[int]:
     ]
 
 
-def test_calls_and_returns_chain_in_native_code():
+def test_calls_and_returns_stay_in_native_code():
     ref, jit, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=200 * 6 + 1)
     assert_same(ref, jit)
     assert jit["x"][A0] == sum(range(200))
-    assert eng.stats.chain_hits > 0 and eng.stats.ic_hits > 0
+    assert eng.stats.ic_hits > 150 and eng.stats.cold_returns < 10
+
+
+def test_a_branch_to_code_translated_later_is_chained():
+    """The loop is translated before its second-half path T has run, so the
+    branch to T leaves the region through a chain slot; once T has a
+    translation of its own the slot points at it and the loop goes to T
+    region to region, without the dispatcher (T returns by jalr)."""
+    A2, T1 = 12, 6
+    words = [
+        encode("addi", rd=T0, rs1=0, imm=300),
+        encode("addi", rd=T0, rs1=T0, imm=-1),      # 0x04 loop
+        encode("blt", rs1=T0, rs2=T1, off=0x1c - 0x08),
+        encode("addi", rd=A0, rs1=A0, imm=1),
+        encode("jal", rd=0, off=0x14 - 0x10),
+        encode("bne", rs1=T0, rs2=0, off=0x04 - 0x14),   # 0x14 next
+        encode("jal", rd=0, off=0),
+        encode("addi", rd=A2, rs1=A2, imm=1),       # 0x1c T
+        encode("jalr", rd=0, rs1=RA, imm=0),
+    ]
+    ref, jit, eng = run_both(USER, words, hot=2, regs={T1: 150, RA: USER.code + 0x14}, limit=1500)
+    assert_same(ref, jit)
+    assert (jit["x"][A0], jit["x"][A2]) == (150, 150)
+    assert eng.stats.chain_hits > 0
 
 
 def if_else_in_a_loop() -> list[int]:

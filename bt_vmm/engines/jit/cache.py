@@ -117,20 +117,25 @@ def _median(ordered: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+def _text_sizes(modules: dict[str, tuple[str | None, bytes | None]]) -> dict[str, int]:
+    """Machine code bytes of each region (for the perf map): the size of
+    the text section of its object (one region per object)."""
+    sizes = {}
+    for name, (_, obj) in modules.items():
+        if obj is not None:
+            sections = llvm.ObjectFileRef.from_data(obj).sections()
+            sizes[name] = sum(s.size() for s in sections if s.is_text())
+    return sizes
+
+
 def _perf_map(built: dict[Key, RegionInfo]) -> None:
     """BT_VMM_PERF_MAP=1: name the regions in /tmp/perf-PID.map, so that
-    `perf report` attributes samples in generated code to guest pcs.  A
-    region's size is taken as the distance to the next function of its
-    batch, capped at 64 KiB (MCJIT lays a batch's code out contiguously;
-    perf takes the first symbol that covers an address)."""
+    `perf report` attributes samples in generated code to guest pcs."""
     if not os.environ.get("BT_VMM_PERF_MAP"):
         return
-    infos = sorted(built.items(), key=lambda item: item[1].address)
     with open(f"/tmp/perf-{os.getpid()}.map", "a") as fh:
-        for i, (key, info) in enumerate(infos):
-            end = infos[i + 1][1].address if i + 1 < len(infos) else info.address + (64 << 10)
-            size = min(end - info.address, 64 << 10)
-            fh.write(f"{info.address:x} {size:x} bt-vmm region pc={key[0]:#x} mode={key[2]} O{info.level}\n")
+        for key, info in built.items():
+            fh.write(f"{info.address:x} {info.code_size:x} bt-vmm region pc={key[0]:#x} mode={key[2]} O{info.level}\n")
 
 
 def _set_slot(address: int, fn: int) -> None:
@@ -237,13 +242,18 @@ class CodeCache:
             return Batch({}, None, generation, time.perf_counter() - t0, False, failed)
 
         def compiled(name: str, obj: bytes) -> None:
+            if name not in modules:   # the engine's empty first module
+                return
+            modules[name] = (modules[name][0], obj)
             if name in stores:
                 disk_key, log = stores[name]
                 key = next(k for k, i in built.items() if i.name == name)
                 self.disk.put(f"{disk_key}-{random.randrange(VARIANTS)}", replay.pack(log, {key: built[key]}, obj))
 
         engine = self._compile(modules, level, compiled)
+        sizes = _text_sizes(modules) if os.environ.get("BT_VMM_PERF_MAP") else {}
         for info in built.values():
+            info.code_size = sizes.get(info.name, 0)
             info.level = level
             info.address = engine.get_function_address(info.name)
             if info.chains:
