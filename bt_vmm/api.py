@@ -94,8 +94,10 @@ class VM:
             raise KeyError(f"the program has no symbol {name!r}") from None
 
     # --- lifetime ---
-    def close(self) -> None:
-        self.machine.close()
+    def close(self, wait: bool = True) -> None:
+        """Release the VM; ``wait``: until background compilation has
+        stopped (False: a translation being built finishes on its own)."""
+        self.machine.close(wait)
 
     def __enter__(self) -> VM:
         return self

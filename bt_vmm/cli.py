@@ -123,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             tracer=tracer, syscall_trace=stream if "syscalls" in kinds else None,
             engine_options=_engine_options(args),
         )
-        stack.callback(vm.close)
+        stack.callback(vm.close, wait=False)   # the process ends next: no translation matters now
         if tracer is not None:
             tracer.attach(vm.hart, program_symbols(vm.machine.program.symbols))
         # What is alive now lives to the end: keep it out of the collector's

@@ -96,11 +96,12 @@ class Machine:
             if result is not None:
                 return result
 
-    def close(self) -> None:
-        """Let the engine finish its background work, then drop the hart."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the engine's background work (``wait``: until it has
+        stopped), then drop the hart."""
         close = getattr(self.engine, "close", None)
         if close is not None:
-            close()
+            close(wait)
         self.hart.close()
 
     def request_exit(self) -> None:

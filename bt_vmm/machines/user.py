@@ -79,9 +79,9 @@ class UserMachine(Machine):
         hart.set_reg("pc", program.entry + bias)
         self.program = program
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         """Release the host descriptors the guest holds."""
-        super().close()
+        super().close(wait)
         self.process.close()
 
     def __enter__(self) -> UserMachine:

@@ -100,3 +100,16 @@ def test_more_urgent_jobs_run_first():
     gate.set()
     thread.wait()
     assert thread.take() == [True, "a1", "a2", "b", "c"]
+
+
+def test_cancel_drops_the_jobs_not_started():
+    thread = CompileThread(lambda: None)
+    gate, started = threading.Event(), threading.Event()
+    thread.submit(lambda: (started.set(), gate.wait())[1])
+    started.wait()
+    for n in range(3):
+        thread.submit(lambda n=n: n)
+    thread.cancel()
+    gate.set()
+    thread.wait()
+    assert thread.take() == [True]

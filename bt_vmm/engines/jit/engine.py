@@ -111,10 +111,13 @@ class JitEngine:
         # tracing sees every instruction: the reference interpreter runs all
         return run_until_exit(self.hart.ptr, self.fast.step_reference if self.tracer else self._advance)
 
-    def close(self) -> None:
-        """Wait for translations in flight (they hold this engine's hart)."""
+    def close(self, wait: bool = True) -> None:
+        """Drop the translations not started yet; wait for the one being
+        built (it holds this engine's hart) unless ``wait`` is False."""
         if self.worker is not None:
-            self.worker.wait()
+            self.worker.cancel()
+            if wait:
+                self.worker.wait()
 
     def _offer(self) -> None:   # on the compile thread
         lib.bt_jit_offer(self.cache.ctx, self.hart.ptr)

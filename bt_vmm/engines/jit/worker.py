@@ -56,6 +56,11 @@ class CompileThread(Generic[T]):
                 self._thread = threading.Thread(target=self._work, name="bt-vmm-jit")
                 self._thread.start()
 
+    def cancel(self) -> None:
+        """Drop the jobs not started yet."""
+        with self._lock:
+            self._jobs.clear()
+
     def take(self) -> list[T | BaseException]:
         """The results finished since the last call, in submission order."""
         with self._lock:
