@@ -262,23 +262,30 @@ class RegionEmitter(IRValues):
             self._leave_used = True
             self.b.store(ir.Constant(I1, 0), self.leave)
 
-    def _slow_status(self, status: ir.Value) -> None:
-        """After a slow-path helper: fault exit on 1, leave after this
-        instruction on 2; continues in a fresh block."""
+    def _slow_status(self, status: ir.Value, leave: bool = True) -> None:
+        """After a slow-path helper: fault exit on 1, and (``leave``) leave
+        after this instruction on 2; continues in a fresh block."""
         ok = self.fn.append_basic_block("slow_ok")
         self.b.cbranch(self.b.icmp_signed("==", status, ir.Constant(I32, 1)), self._fault_block(), ok)
         self.b.position_at_end(ok)
-        wants_leave = self.b.icmp_signed("==", status, ir.Constant(I32, 2))
-        self.b.store(self.b.or_(self.b.load(self.leave, typ=I1), wants_leave), self.leave)
+        if leave:
+            wants_leave = self.b.icmp_signed("==", status, ir.Constant(I32, 2))
+            self.b.store(self.b.or_(self.b.load(self.leave, typ=I1), wants_leave), self.leave)
 
     def load(self, addr, size, signed=False, for_store=False):
-        self._begin_memory()
+        # A process VM has no devices: a load that does not fault changes
+        # nothing, and an exit request it reports (2) came from another
+        # thread, which the next check sees.  Only a system VM's loads can
+        # reach a device that must stop the hart after this instruction.
+        if self.system:
+            self._begin_memory()
         addr = self.v(addr)
         hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load")
 
         def slow_path() -> ir.Value:
             self.store_field("pc", self.pc)
-            self._slow_status(self._helper("bt_jit_load", self.h, addr, const(size), const(int(for_store)), self.out))
+            status = self._helper("bt_jit_load", self.h, addr, const(size), const(int(for_store)), self.out)
+            self._slow_status(status, leave=self.system)
             return self.b.load(self.out, typ=I64)
 
         return self._load_diamond(hit, host, size, signed, slow_path)
