@@ -89,3 +89,13 @@ def test_unreadable_stored_batches_are_misses():
     assert replay.unpack(b'{"log": [], "regions": [[[1, 1, 0], {"bogus": 1}]]}\nOBJ') is None
     assert replay.unpack(b"not json\nOBJ") is None
     assert replay.unpack(b'{"log": 5, "regions": []}\nOBJ') is None
+
+
+def test_a_log_that_is_not_one_does_not_replay():
+    from bt_vmm.engines.jit.region import RegionPlan
+    plan = RegionPlan(0, 0, fetch=lambda vpc: (0x13, vpc), executed=lambda vpc: True)
+    plans = {(0x1000, 0x1000, 0): plan}
+    assert replay.replays([[0, "fetch", [0x1000], [0x13, 0x1000]]], plans)
+    for log in ([[0, "fetch", ["x"], None]], [[0, "fetch", [1, 2, 3], None]], [[3, "fetch", [1], None]],
+                [[0, "__class__", [], None]], [[0, "fetch"]], [5]):
+        assert not replay.replays(log, plans)

@@ -47,13 +47,18 @@ def recording(plans: dict[Key, RegionPlan], log: list) -> dict[Key, RegionPlan]:
 
 
 def replays(log: list, plans: dict[Key, RegionPlan]) -> bool:
-    """Do ``plans`` answer every logged question as logged?"""
+    """Do ``plans`` answer every logged question as logged?  (A log that is
+    not one, e.g. a damaged entry, does not.)"""
     ordered = list(plans.values())
-    for index, question, args, answer in log:
-        if not 0 <= index < len(ordered) or question not in QUESTIONS:
-            return False
-        if _plain(getattr(ordered[index], question)(*args)) != answer:
-            return False
+    try:
+        for index, question, args, answer in log:
+            if not 0 <= index < len(ordered) or question not in QUESTIONS \
+                    or not all(isinstance(a, int) for a in args):
+                return False
+            if _plain(getattr(ordered[index], question)(*args)) != answer:
+                return False
+    except (TypeError, ValueError):
+        return False
     return True
 
 
