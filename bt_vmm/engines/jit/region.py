@@ -272,12 +272,18 @@ class RegionEmitter(IRValues):
             wants_leave = self.b.icmp_signed("==", status, ir.Constant(I32, 2))
             self.b.store(self.b.or_(self.b.load(self.leave, typ=I1), wants_leave), self.leave)
 
+    def _loads_leave(self) -> bool:
+        """Must a load's slow path be able to stop the region after the
+        instruction?  In a system VM, yes: a device may stop the hart.  A
+        process VM has none: the only other status (an exit request) came
+        from another thread and the next check sees it, so first-tier code
+        leaves the flag out (less IR: faster first compiles).  The top tier
+        keeps it: LLVM's O2 made matmul's loop 40% slower without it (a
+        scheduling effect not pinned down yet)."""
+        return self.system or not self.plan.tier_up
+
     def load(self, addr, size, signed=False, for_store=False):
-        # A process VM has no devices: a load that does not fault changes
-        # nothing, and an exit request it reports (2) came from another
-        # thread, which the next check sees.  Only a system VM's loads can
-        # reach a device that must stop the hart after this instruction.
-        if self.system:
+        if self._loads_leave():
             self._begin_memory()
         addr = self.v(addr)
         hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load")
@@ -285,7 +291,7 @@ class RegionEmitter(IRValues):
         def slow_path() -> ir.Value:
             self.store_field("pc", self.pc)
             status = self._helper("bt_jit_load", self.h, addr, const(size), const(int(for_store)), self.out)
-            self._slow_status(status, leave=self.system)
+            self._slow_status(status, leave=self._loads_leave())
             return self.b.load(self.out, typ=I64)
 
         return self._load_diamond(hit, host, size, signed, slow_path)
