@@ -226,15 +226,11 @@ class CodeCache:
                 stored = self._stored(disk_key, key, plan)
                 if stored is not None:
                     built[key], modules[name] = stored[1][key], (None, stored[2])
-                    continue
-                log: list = []
-                module = ir.Module(name=name)
-                try:
-                    built[key] = RegionEmitter(module, name, key[0], replay.recording({key: plan}, log)[key]).translate()
-                except Untranslatable:
+                elif (translated := self._translate(key, plan, name)) is None:
                     failed.add(key)
-                    continue
-                modules[name], stores[name] = (str(module), None), (disk_key, log)
+                else:
+                    built[key], text, log = translated
+                    modules[name], stores[name] = (text, None), (disk_key, log)
         finally:
             self.building = {}
             gc.enable()
@@ -259,6 +255,18 @@ class CodeCache:
             if info.chains:
                 info.chain_base = engine.get_global_value_address(info.chain_global)
         return Batch(built, engine, generation, time.perf_counter() - t0, not stores, failed)
+
+    @staticmethod
+    def _translate(key: Key, plan: RegionPlan, name: str) -> tuple[RegionInfo, str, list] | None:
+        """(region, its IR, the log of its plan's answers); None when it
+        cannot be translated."""
+        log: list = []
+        module = ir.Module(name=name)
+        try:
+            info = RegionEmitter(module, name, key[0], replay.recording({key: plan}, log)[key]).translate()
+        except Untranslatable:
+            return None
+        return info, str(module), log
 
     def _stored(self, disk_key: str, key: Key, plan: RegionPlan):
         """The stored translation of the region that ``plan`` would give, if
