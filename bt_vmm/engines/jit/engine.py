@@ -70,7 +70,9 @@ class JitEngine:
         tier_up: int = TIER_UP,
     ):
         """``background``: translate on a compile thread (False: at once, on
-        this thread, which makes the moment code switches tiers deterministic)."""
+        this thread, which makes the moment code switches tiers deterministic).
+        ``tier_up``: passes through a region's checks before it is compiled
+        again at TOP_LEVEL; ``opt_level``: the first tier's LLVM level."""
         self.hart = hart
         self.tracer = tracer
         self.hot = max(1, HOT_THRESHOLD if hot is None else hot)
@@ -196,7 +198,7 @@ class JitEngine:
 
     def _translate_hot(self, key: Key) -> None:
         """Translate ``key`` together with the warmest other block starts (one
-        module) that are not already inside a translated region."""
+        batch) that are not already inside a translated region."""
         heat = self._heat()
         keys = [key]
         for pc in sorted((pc for pc, n in heat.items() if 2 * n >= self.hot), key=heat.__getitem__, reverse=True):
