@@ -129,3 +129,19 @@ def test_loop_headers_are_entries_of_their_region():
     mode = lib.bt_jit_mode(make_hart(USER, [], limit=0).ptr)
     assert any(len(i.entry_points) > 1 and all(eng.cache.entries.get((h, h, mode)) is i for h in i.entry_points)
                for i in regions)
+
+
+def test_a_block_reached_while_its_batch_is_built_is_translated_if_left_out():
+    """The dispatcher keeps reaching a block whose batch is being built (as
+    a warm key); when the batch comes back without it (it lay inside a
+    region built before it), it is translated on its own, instead of
+    waiting for its cold-tier counter to come round again."""
+    from bt_vmm.engines.jit.cache import Batch
+    h = make_hart(USER, counting_loop(), regs={T2: USER.data}, limit=100)
+    eng = JitEngine(h, hot=1, disk_cache=None, background=False)
+    key = eng._key(USER.code)
+    eng.pending.add(key)
+    eng._hot(h.ptr)
+    assert key in eng.wanted and key not in eng.cache
+    eng._install([key], Batch({}, None, eng.cache.generation, 0.0, False))
+    assert key in eng.cache and not eng.wanted

@@ -90,6 +90,7 @@ class JitEngine:
         self._counters = memoryview(ffi.buffer(ctx.hot)).cast("Q")
         self.untranslatable: set[Key] = set()
         self.pending: set[Key] = set()   # being translated on the compile thread
+        self.wanted: set[Key] = set()    # pending keys the dispatcher kept reaching meanwhile
         self.worker: CompileThread[tuple[list[Key], Batch]] | None = \
             CompileThread(self._offer) if background and tracer is None else None
         self._paddr = ffi.new("uint64_t *")
@@ -153,6 +154,13 @@ class JitEngine:
         self.pending.difference_update(keys)
         self.untranslatable |= batch.failed
         self.cache.install(batch)
+        # A warm key of the batch may have been left out (it lies inside a
+        # region built before it); if the dispatcher kept reaching it, it
+        # needs a region of its own (a return site, say).
+        again = [k for k in keys if k in self.wanted and k not in self.cache and k not in self.untranslatable]
+        self.wanted.difference_update(keys)
+        for key in again:
+            self._translate_hot(key)
 
     def _key(self, pc: int) -> Key | None:
         if lib.bt_jit_phys(self.hart.ptr, pc, self._paddr):
@@ -161,7 +169,10 @@ class JitEngine:
 
     def _hot(self, h) -> None:
         key = self._key(h.pc)
-        if key is None or key in self.cache or key in self.untranslatable or key in self.pending:
+        if key is None or key in self.cache or key in self.untranslatable:
+            return
+        if key in self.pending:
+            self.wanted.add(key)
             return
         self._translate_hot(key)
 
