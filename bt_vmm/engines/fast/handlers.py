@@ -320,11 +320,6 @@ class HandlerEmitter(IRValues):
         hit, host = self._tlb_lookup(self._gep(self.h, offset(tlb)), addr, size)
         return hit, self.b.inttoptr(host, PTR), self.b.sub(host, self.load_field("ram"))
 
-    def _diamond(self, hit: ir.Value, names: tuple[str, str, str]):
-        fast, slow, join = (self.fn.append_basic_block(n) for n in names)
-        self.b.cbranch(hit, fast, slow)
-        return fast, slow, join
-
     def load(self, addr, size, signed=False, for_store=False):
         addr = self.v(addr)
         hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load", for_store)
@@ -339,22 +334,13 @@ class HandlerEmitter(IRValues):
     def store(self, addr, v, size):
         addr, value = self.v(addr), self.v(v)
         hit, host, ram_off = self._fast_address(addr, size, "tlb_store")
-        check, slow, join = self._diamond(hit, ("st_check", "st_slow", "st_join"))
-        # Pages holding code of any tier, or the LR reservation, take the slow path.
-        self.b.position_at_end(check)
         watch = self.b.inttoptr(self._ctx_load("watch"), PTR)
-        flags = self.b.load(self._gep(watch, self.b.lshr(ram_off, const(12))), typ=I8)
-        clean = self.b.icmp_unsigned("==", flags, ir.Constant(I8, 0))
-        fast = self.fn.append_basic_block("st_fast")
-        self.b.cbranch(clean, fast, slow)
-        self.b.position_at_end(fast)
-        self.b.store(self.b.trunc(value, ir.IntType(8 * size)) if size < 8 else value, host)
-        self.b.branch(join)
-        self.b.position_at_end(slow)
-        status = self._helper("fi_store", self.ctx, self.h, addr, const(size), value)
-        self._fail_if(self.b.icmp_unsigned("!=", status, ir.Constant(I32, 0)))
-        self.b.branch(join)
-        self.b.position_at_end(join)
+
+        def slow_path() -> None:
+            status = self._helper("fi_store", self.ctx, self.h, addr, const(size), value)
+            self._fail_if(self.b.icmp_unsigned("!=", status, ir.Constant(I32, 0)))
+
+        self._store_diamond(hit, host, self._gep(watch, self.b.lshr(ram_off, const(12))), value, size, slow_path)
 
     # ------------------------------------------------------------------
     # control flow (builder protocol)

@@ -84,7 +84,7 @@ class IRValues:
         return fn
 
     # --- integer arithmetic ---
-    # --- the shape of a guest load, shared by the engines' backends ---
+    # --- the shape of guest loads and stores, shared by the engines' backends ---
     def _likely(self, cond: ir.Value, fast: ir.Block, slow: ir.Block) -> None:
         self.b.cbranch(cond, fast, slow)
 
@@ -111,6 +111,23 @@ class IRValues:
         value.add_incoming(fast_v, fast)
         value.add_incoming(slow_v, slow_end)
         return self.sext(value, 8 * size) if signed and size < 8 else value
+
+    def _store_diamond(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value, value: ir.Value,
+                       size: int, slow_path: Callable[[], None]) -> None:
+        """A store of ``size`` bytes: inline to ``host`` when ``hit`` and the
+        page's watch byte is clear (no code of any tier and no LR
+        reservation on the page), else what ``slow_path()`` emits."""
+        check, fast, slow, join = (self.fn.append_basic_block(n) for n in ("st_check", "st_fast", "st_slow", "st_join"))
+        self._likely(hit, check, slow)
+        self.b.position_at_end(check)
+        self._likely(self.b.icmp_unsigned("==", self.b.load(watch_byte, typ=I8), ir.Constant(I8, 0)), fast, slow)
+        self.b.position_at_end(fast)
+        self._guest(self.b.store(self.b.trunc(value, ir.IntType(8 * size)) if size < 8 else value, host))
+        self.b.branch(join)
+        self.b.position_at_end(slow)
+        slow_path()
+        self.b.branch(join)
+        self.b.position_at_end(join)
 
     def add(self, a, b):
         return self._binop("add", a, b, self.b.add)

@@ -299,24 +299,13 @@ class RegionEmitter(IRValues):
     def store(self, addr, v, size):
         self._begin_memory()
         addr, value = self.v(addr), self.v(v)
-        ity = ir.IntType(8 * size)
         hit, host, page = self._fast_address(addr, size, "tlb_store")
-        check, fast, slow, join = (
-            self.fn.append_basic_block(n) for n in ("st_check", "st_fast", "st_slow", "st_join")
-        )
-        self._likely(hit, check, slow)
-        # Pages holding code of any tier, or the LR reservation, take the slow path.
-        self.b.position_at_end(check)
-        flags = self.b.load(page, typ=I8)
-        self._likely(self.b.icmp_unsigned("==", flags, ir.Constant(I8, 0)), fast, slow)
-        self.b.position_at_end(fast)
-        self._guest(self.b.store(self.b.trunc(value, ity) if size < 8 else value, host))
-        self.b.branch(join)
-        self.b.position_at_end(slow)
-        self.store_field("pc", self.pc)
-        self._slow_status(self._helper("bt_jit_store", self.ctx, self.h, addr, const(size), value))
-        self.b.branch(join)
-        self.b.position_at_end(join)
+
+        def slow_path() -> None:
+            self.store_field("pc", self.pc)
+            self._slow_status(self._helper("bt_jit_store", self.ctx, self.h, addr, const(size), value))
+
+        self._store_diamond(hit, host, page, value, size, slow_path)
 
     # ------------------------------------------------------------------
     # control flow (builder protocol)
