@@ -6,6 +6,7 @@ in tests/.build survives between runs and never serves a stale binary.
 from __future__ import annotations
 
 import hashlib
+import os
 import pathlib
 import shutil
 import subprocess
@@ -42,10 +43,12 @@ def build(kind: str, sources: list[pathlib.Path | str], flags: list[str], name: 
     if out.exists():
         return out
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"{name}.elf.tmp"
+    # One temporary name per process: test workers may build the same
+    # program at the same moment; each renames a whole file into place.
+    tmp = out_dir / f"{name}.elf.{os.getpid()}.tmp"
     cmd = [cc, *flags, *map(str, paths), "-o", str(tmp)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"guest build failed: {' '.join(cmd)}\n{proc.stderr}")
-    tmp.rename(out)
+    os.replace(tmp, out)
     return out
