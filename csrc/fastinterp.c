@@ -29,19 +29,20 @@ fi_ctx_t *fi_new(hart_t *h)
     c->mem_lo = lo;
     c->mem_span = h->ram_base + h->ram_size > lo ? h->ram_base + h->ram_size - lo : 0;
     c->mem_addend = (uint64_t)(uintptr_t)h->ram - h->ram_base;
+    c->code_epoch = h->code_epoch;
     return c;
 }
 
 /* Pages stay allocated (cleared): the JIT's compile thread may be reading
  * them (fi_decoded_at) while this thread flushes. */
-void fi_flush(fi_ctx_t *c)
+void fi_flush(fi_ctx_t *c, hart_t *h)
 {
     for (uint64_t i = 0; i < c->npages; i++) {
         if (c->pages[i])
             memset(c->pages[i], 0, FI_PAGE_ENTRIES * sizeof(fi_entry_t));
         c->watch[i] &= ~FI_PAGE_DECODED;
     }
-    c->flush = 0;
+    c->code_epoch = h->code_epoch;
     c->stat_flushes++;
 }
 
@@ -132,12 +133,6 @@ int fi_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64
     return for_store ? bt_load_for_store(h, vaddr, size, out) : bt_load(h, vaddr, size, out);
 }
 
-void fi_request_flush(fi_ctx_t *c)
-{
-    c->flush = 1;
-    if (c->jit)
-        c->jit->smc_count = JIT_SMC_MAX + 1;   /* the JIT's translations go too */
-}
 
 /* Host pointer to the instruction at pc, through the fetch TLB (system VM)
  * or the memory window (process VM); its RAM offset in *off.  0 on a miss. */
@@ -163,8 +158,8 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
     if (stop > h->insn_limit)
         stop = h->insn_limit;
     uint64_t pc = h->pc, timer = 0;
-    if (c->flush)
-        fi_flush(c);
+    if (c->code_epoch != h->code_epoch)
+        fi_flush(c, h);
     for (;;) {
         if (h->exit_request)
             return FI_EXIT;
@@ -193,8 +188,8 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
                 return FI_FAULT;
             next -= 1;
             timer = 0;  /* privileged state may have changed: look again */
-            if (c->flush)
-                fi_flush(c);
+            if (c->code_epoch != h->code_epoch)
+                fi_flush(c, h);
         }
         h->minstret++;
         int jumped = next != fall;

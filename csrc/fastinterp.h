@@ -43,7 +43,7 @@ typedef struct fi_ctx {
     uint64_t npages;
     uint8_t *watch;      /* per RAM page (npages + 1 bytes): FI_PAGE_DECODED, JIT_PAGE_* */
     struct jit_ctx *jit; /* the JIT using this as its cold tier, or NULL */
-    uint64_t flush;      /* fence.i: drop every entry before the next instruction */
+    uint64_t code_epoch; /* hart_t.code_epoch the entries belong to (fence.i drops them) */
     uint64_t stop_on_jump; /* nonzero: return FI_JUMP after each taken branch or jump (a JIT's block profiling) */
     /* The process VM's memory window (guest address -> host pointer). */
     uint64_t mem_lo;     /* lowest accessible guest address */
@@ -55,7 +55,8 @@ typedef struct fi_ctx {
 
 fi_ctx_t *fi_new(hart_t *h);
 void fi_free(fi_ctx_t *c);
-void fi_flush(fi_ctx_t *c);
+/* Drop every pre-decoded entry (fence.i); the entries now belong to h's code epoch. */
+void fi_flush(fi_ctx_t *c, hart_t *h);
 /* The entry for the instruction at RAM offset ram_off (allocating its page). */
 fi_entry_t *fi_entry(fi_ctx_t *c, uint64_t ram_off);
 /* RAM offset of the instruction at virtual pc; nonzero when it has none
@@ -69,7 +70,6 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps);
 /* Slow paths of handlers: 0 done, 1 fault pending. */
 int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value);
 int fi_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out);
-void fi_request_flush(fi_ctx_t *c);
 /* Another engine wrote guest physical [paddr, paddr+size): drop what it overlaps. */
 void fi_note_write(fi_ctx_t *c, hart_t *h, uint64_t paddr, uint64_t size);
 

@@ -99,8 +99,8 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
         }
         if (c->install_ready)
             return JIT_RUN_INSTALL;
-        if (c->smc_count)
-            return JIT_RUN_SMC;
+        if (c->smc_count || c->code_epoch != h->code_epoch)
+            return JIT_RUN_SMC;   /* (a fence.i: every translation goes) */
         uint64_t paddr;
         /* A pending interrupt or a fetch fault: the cold tier stops at once. */
         if (!(system && bt_pending_interrupt(h)) && !bt_jit_phys(h, h->pc, &paddr)) {
@@ -115,7 +115,8 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
                     return JIT_RUN_FAULT;
                 if (r == JIT_HOT)
                     return JIT_RUN_TIER_UP;
-                if (r != JIT_STOP || h->exit_request || c->smc_count || c->install_ready)
+                if (r != JIT_STOP || h->exit_request || c->smc_count || c->install_ready ||
+                    c->code_epoch != h->code_epoch)
                     continue;
                 /* the budget ends inside the next block: the cold tier runs it exactly */
             } else if (c->fi && entered_cold(c, h->pc)) {
@@ -194,9 +195,3 @@ void bt_jit_clear_pages(jit_ctx_t *c)
         c->code_pages[i] &= ~(JIT_PAGE_CODE | JIT_PAGE_WRITTEN);
 }
 
-void bt_jit_flush_request(jit_ctx_t *c)
-{
-    c->smc_count = JIT_SMC_MAX + 1;
-    if (c->fi)
-        c->fi->flush = 1;
-}

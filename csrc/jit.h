@@ -73,6 +73,7 @@ typedef struct jit_ctx {
     uint64_t hot_threshold;  /* block entries before JIT_RUN_HOT */
     uint64_t smc_pages[16];  /* RAM pages written since Python last looked */
     uint64_t smc_count;      /* > JIT_SMC_MAX: too many, flush everything */
+    uint64_t code_epoch;     /* hart_t.code_epoch the translations belong to (fence.i drops them) */
     /* statistics */
     uint64_t stat_dispatch;  /* translations entered from the dispatch loop */
     uint64_t stat_cold;      /* returns to Python for cold code */
@@ -108,8 +109,6 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h);
  * request, or the store hit a page holding translations). */
 int bt_jit_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out);
 int bt_jit_store(jit_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value);
-/* fence.i: the guest says code changed in ways stores may not have shown. */
-void bt_jit_flush_request(jit_ctx_t *c);
 /* A store to [vaddr, vaddr+size) succeeded: tell the tiers holding code
  * there (either context may be NULL). */
 void bt_code_write(jit_ctx_t *jc, fi_ctx_t *fc, hart_t *h, uint64_t vaddr, uint64_t size);

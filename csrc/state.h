@@ -92,6 +92,10 @@ typedef struct hart {
     uint64_t reservation;
     uint64_t reserved_page;      /* its RAM page (marked PAGE_RESERVED in watch), or all-ones */
 
+    /* --- fence.i: bumped by each one; a tier holding decoded or translated
+     * code drops it when its own copy of the epoch differs --- */
+    uint64_t code_epoch;
+
     /* --- the pending synchronous exception raised by a helper --- */
     uint64_t exc_pending;        /* nonzero: cause/tval below are valid */
     uint64_t exc_cause;

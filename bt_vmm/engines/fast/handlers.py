@@ -38,7 +38,6 @@ SMALL_SLOTS, WIDE_SLOTS = 7, 2
 HELPERS = {
     "fi_load": ir.FunctionType(I32, [PTR, I64, I64, I64, PTR]),
     "fi_store": ir.FunctionType(I32, [PTR, PTR, I64, I64, I64]),
-    "fi_request_flush": ir.FunctionType(VOID, [PTR]),
     "bt_raise": ir.FunctionType(VOID, [PTR, I64, I64]),
 }
 
@@ -362,8 +361,6 @@ class HandlerEmitter(IRValues):
         fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
         result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
         self._fail_if(self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0)))
-        if name == "fence_i":
-            self._helper("fi_request_flush", self.ctx)
         # Privileged state may have changed: the loop looks at interrupts again.
         self._sync |= self.spec.ends_block
         return result

@@ -179,6 +179,7 @@ class CodeCache:
         self.ctx.code_pages = self._code_pages
         self.ctx.npages = self._npages
         self.ctx.use_ic = hart.ptr.machine_kind == lib.MACHINE_USER
+        self.ctx.code_epoch = hart.ptr.code_epoch
         self._ram = ffi.buffer(hart.ptr.ram, hart.ptr.ram_size)
         self.building: dict[Key, RegionInfo] = {}   # the regions of the batch being translated
         self.generation = 0        # bumped by flush: batches started before it are dropped
@@ -417,8 +418,8 @@ class CodeCache:
     def invalidate_written(self) -> None:
         """Drop the translations on pages the guest wrote (self-modifying code)."""
         c = self.ctx
-        if c.smc_count > lib.JIT_SMC_MAX:
-            self.flush()
+        if c.smc_count > lib.JIT_SMC_MAX or c.code_epoch != self.hart.ptr.code_epoch:
+            self.flush()   # many pages written, or a fence.i
             return
         base = self.hart.ptr.ram_base // PAGE
         pages = {base + c.smc_pages[i] for i in range(c.smc_count)}
@@ -463,6 +464,7 @@ class CodeCache:
         self.stats.flushes += 1
         self.generation += 1
         self.ctx.smc_count = 0
+        self.ctx.code_epoch = self.hart.ptr.code_epoch
         lib.bt_jit_clear_pages(self.ctx)
         lib.bt_jit_clear_hot(self.ctx)   # so that hot code is translated again
         self._reset()

@@ -33,7 +33,7 @@ FROM_ENV = pathlib.Path("$BT_VMM_CACHE")   # disk_cache: where BT_VMM_CACHE says
 class TrackingConcrete(Concrete):
     """The reference interpreter's backend under the JIT: stores take the
     JIT's store path, so a write to a page holding code (translated or
-    pre-decoded) is seen; fence.i drops both tiers' code."""
+    pre-decoded) is seen."""
 
     def __init__(self, hart: Hart, cache: CodeCache):
         super().__init__(hart)
@@ -42,12 +42,6 @@ class TrackingConcrete(Concrete):
     def store(self, addr, v, size):
         if lib.bt_jit_store(self.ctx, self.h, addr & M64, size, v & ((1 << (8 * size)) - 1)) == 1:
             raise Trap
-
-    def call(self, name, *args):
-        result = super().call(name, *args)
-        if name == "fence_i":
-            lib.bt_jit_flush_request(self.ctx)
-        return result
 
 
 class JitEngine:

@@ -47,7 +47,6 @@ CHAIN, INDIRECT = "chain", "indirect"   # exits that continue in another transla
 HELPERS = {
     "bt_jit_load": ir.FunctionType(I32, [PTR, I64, I64, I64, PTR]),
     "bt_jit_store": ir.FunctionType(I32, [PTR, PTR, I64, I64, I64]),
-    "bt_jit_flush_request": ir.FunctionType(VOID, [PTR]),
     "bt_raise": ir.FunctionType(VOID, [PTR, I64, I64]),
 }
 
@@ -344,8 +343,6 @@ class RegionEmitter(IRValues):
             self.store_field("insn_bits", self.raw)
         fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
         result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
-        if name == "fence_i":
-            self._helper("bt_jit_flush_request", self.ctx)
         ok = self.fn.append_basic_block("call_ok")
         pending = self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0))
         self.b.cbranch(pending, self._fault_block(), ok)
