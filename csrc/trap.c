@@ -13,10 +13,9 @@ static uint64_t host_ticks(void)
 
 void bt_hart_reset(hart_t *h, uint64_t machine_kind, uint64_t pc)
 {
+    bt_set_reservation(h, ~0ULL, 0); /* unmarks its page (a fresh hart: page 0, a no-op) */
     uint8_t *ram = h->ram, *watch = h->watch;
     uint64_t base = h->ram_base, size = h->ram_size, guard = h->ram_low_guard;
-    if (watch && h->reservation != ~0ULL && h->reserved_page != ~0ULL && h->reserved_page <= size >> 12)
-        watch[h->reserved_page] &= ~PAGE_RESERVED;
     memset(h, 0, sizeof *h);
     h->ram = ram, h->ram_base = base, h->ram_size = size, h->ram_low_guard = guard, h->watch = watch;
     h->machine_kind = machine_kind;
