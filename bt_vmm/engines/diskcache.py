@@ -26,6 +26,7 @@ from llvmlite import binding as llvm
 
 import bt_vmm
 from bt_vmm._core import ffi
+from bt_vmm.engines.llvmsetup import CODEGEN_OPTIONS, init_llvm
 
 OFF = ("off", "0", "no", "false")
 MAX_BYTES = 256 << 20
@@ -50,11 +51,11 @@ def default_directory() -> pathlib.Path | None:
 @cache
 def _host() -> bytes:
     """What besides a caller's own inputs decides object code."""
-    llvm.initialize_native_target()
+    init_llvm()
     layouts = [(s, [(n, f.offset) for n, f in ffi.typeof(s).fields])
                for s in ("hart_t", "tlb_entry_t", "fi_ctx_t", "fi_entry_t", "jit_ctx_t", "jit_ic_t")]
     return "\n".join([llvmlite.__version__, bt_vmm.__version__, llvm.get_host_cpu_name(),
-                      llvm.get_host_cpu_features().flatten(), repr(layouts)]).encode()
+                      llvm.get_host_cpu_features().flatten(), repr(layouts), *CODEGEN_OPTIONS]).encode()
 
 
 def files_digest(paths) -> str:

@@ -183,3 +183,37 @@ def test_hot_code_is_translated_again_after_a_flush(layout):
     assert_same(ref, jit)
     assert eng.stats.flushes == 1
     assert layout.code in {vpc for vpc, _, _ in eng.cache.regions}   # the loop's region, again
+
+
+@LAYOUTS
+def test_amo_on_a_code_page_inside_a_hot_loop(layout):
+    """An AMO's store to a page holding translations leaves the fast path
+    after its load half: the AMO must still happen exactly once a pass."""
+    words = [
+        encode("amoadd.w", rd=A1, rs1=T2, rs2=T1, aq=0, rl=0),
+        encode("addi", rd=A0, rs1=A0, imm=1),
+        encode("blt", rs1=A0, rs2=T0, off=-8),
+        encode("jal", rd=0, off=0),
+        0,                                          # the counter, on the code page
+    ]
+    ref, jit, _ = run_both(layout, words, hot=2, regs={T0: 300, T1: 3, T2: layout.code + 16}, limit=2000)
+    assert_same(ref, jit)
+    assert int.from_bytes(jit[f"mem@{layout.code:x}"][16:20], "little") == 900
+    assert jit["x"][A1] == 897
+
+
+@LAYOUTS
+def test_misaligned_stores_inside_a_hot_loop(layout):
+    """Misaligned stores take the slow path on every pass."""
+    words = [
+        encode("sd", rs1=T2, rs2=A0, imm=3),
+        encode("ld", rd=A1, rs1=T2, imm=3),
+        encode("add", rd=A2, rs1=A2, rs2=A1),
+        encode("addi", rd=A0, rs1=A0, imm=1),
+        encode("blt", rs1=A0, rs2=T0, off=-16),
+        encode("jal", rd=0, off=0),
+    ]
+    ref, jit, _ = run_both(layout, words, hot=2, regs={T0: 200, T2: layout.data}, ranges=[(layout.data, 16)],
+                           limit=2000)
+    assert_same(ref, jit)
+    assert jit["x"][A2] == sum(range(200))

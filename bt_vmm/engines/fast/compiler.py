@@ -24,6 +24,7 @@ from bt_vmm._core import lib
 from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.handlers import HandlerEmitter, NeedsConcrete, layout_of
 from bt_vmm.engines.jit.layout import c_function
+from bt_vmm.engines.llvmsetup import init_llvm
 from bt_vmm.isa import REGISTRY
 
 SpecialKey = tuple[bool, str, tuple[int, ...]]   # (system, spec name, fields)
@@ -47,8 +48,7 @@ class HandlerCompiler:
     """The process's handlers: addresses by spec (generic) or by instruction."""
 
     def __init__(self) -> None:
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
+        init_llvm()
         self.target = llvm.Target.from_default_triple().create_target_machine(opt=2, jit=True)
         empty = llvm.parse_assembly("")
         empty.triple = self.target.triple

@@ -92,6 +92,15 @@ class IRValues:
         """Hook to annotate an access to guest RAM."""
         return instr
 
+    def _load_host(self, host: ir.Value, size: int, signed: bool) -> ir.Value:
+        raw = self._guest(self.b.load(host, typ=ir.IntType(8 * size)))
+        if size == 8:
+            return raw
+        return self.b.sext(raw, I64) if signed else self.b.zext(raw, I64)
+
+    def _store_host(self, host: ir.Value, value: ir.Value, size: int) -> None:
+        self._guest(self.b.store(self.b.trunc(value, ir.IntType(8 * size)) if size < 8 else value, host))
+
     def _load_diamond(self, hit: ir.Value, host: ir.Value, size: int, signed: bool,
                       slow_path: Callable[[], ir.Value]) -> ir.Value:
         """A load of ``size`` bytes: inline from ``host`` when ``hit``, else
@@ -99,8 +108,7 @@ class IRValues:
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("ld_fast", "ld_slow", "ld_join"))
         self._likely(hit, fast, slow)
         self.b.position_at_end(fast)
-        raw = self._guest(self.b.load(host, typ=ir.IntType(8 * size)))
-        fast_v = self.b.zext(raw, I64) if size < 8 else raw
+        fast_v = self._load_host(host, size, False)
         self.b.branch(join)
         self.b.position_at_end(slow)
         slow_v = slow_path()
@@ -112,22 +120,37 @@ class IRValues:
         value.add_incoming(slow_v, slow_end)
         return self.sext(value, 8 * size) if signed and size < 8 else value
 
+    def _load_or_leave(self, hit: ir.Value, host: ir.Value, size: int, signed: bool, leave: ir.Block) -> ir.Value:
+        """A load of ``size`` bytes from ``host`` when ``hit``, else on to
+        ``leave`` (an exit that does not come back)."""
+        fast = self.fn.append_basic_block("ld_fast")
+        self._likely(hit, fast, leave)
+        self.b.position_at_end(fast)
+        return self._load_host(host, size, signed)
+
     def _store_diamond(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value, value: ir.Value,
                        size: int, slow_path: Callable[[], None]) -> None:
         """A store of ``size`` bytes: inline to ``host`` when ``hit`` and the
         page's watch byte is clear (no code of any tier and no LR
         reservation on the page), else what ``slow_path()`` emits."""
-        check, fast, slow, join = (self.fn.append_basic_block(n) for n in ("st_check", "st_fast", "st_slow", "st_join"))
-        self._likely(hit, check, slow)
-        self.b.position_at_end(check)
-        self._likely(self.b.icmp_unsigned("==", self.b.load(watch_byte, typ=I8), ir.Constant(I8, 0)), fast, slow)
-        self.b.position_at_end(fast)
-        self._guest(self.b.store(self.b.trunc(value, ir.IntType(8 * size)) if size < 8 else value, host))
+        slow, join = self.fn.append_basic_block("st_slow"), self.fn.append_basic_block("st_join")
+        self._store_or_leave(hit, host, watch_byte, value, size, slow)
         self.b.branch(join)
         self.b.position_at_end(slow)
         slow_path()
         self.b.branch(join)
         self.b.position_at_end(join)
+
+    def _store_or_leave(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value, value: ir.Value,
+                        size: int, leave: ir.Block) -> None:
+        """The fast half of a store: inline when ``hit`` and the watch byte
+        is clear, else on to ``leave``; continues after the inline store."""
+        check, fast = self.fn.append_basic_block("st_check"), self.fn.append_basic_block("st_fast")
+        self._likely(hit, check, leave)
+        self.b.position_at_end(check)
+        self._likely(self.b.icmp_unsigned("==", self.b.load(watch_byte, typ=I8), ir.Constant(I8, 0)), fast, leave)
+        self.b.position_at_end(fast)
+        self._store_host(host, value, size)
 
     def add(self, a, b):
         return self._binop("add", a, b, self.b.add)

@@ -26,6 +26,7 @@ from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.diskcache import DiskCache, files_digest
 from bt_vmm.engines.fast.compiler import source_digest
+from bt_vmm.engines.llvmsetup import init_llvm
 from bt_vmm.engines.jit import replay
 from bt_vmm.engines.jit.region import (
     PAGE,
@@ -40,8 +41,6 @@ Key = tuple[int, int, int]   # (virtual pc, physical pc, mode)
 VARIANTS = 4   # stored translations per batch key (see CodeCache._stored)
 _JIT_BITS = lib.JIT_PAGE_CODE | lib.JIT_PAGE_WRITTEN
 
-_llvm_ready = False
-
 
 @cache
 def _digest() -> str:
@@ -50,14 +49,6 @@ def _digest() -> str:
     the IR)."""
     core = pathlib.Path(_core.__file__)
     return files_digest([*pathlib.Path(__file__).parent.glob("*.py"), core]) + source_digest()
-
-
-def _init_llvm() -> None:
-    global _llvm_ready
-    if not _llvm_ready:
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
-        _llvm_ready = True
 
 
 @dataclass
@@ -167,7 +158,7 @@ class CodeCache:
                  disk: DiskCache | None = None, watch=None):
         """``watch``: the cold tier's page watch map (fi_ctx_t.watch), shared
         so that each tier's stores see the other's code pages."""
-        _init_llvm()
+        init_llvm()
         self.hart = hart
         self.opt_level = opt_level
         self.max_insns = max_insns      # --tb-size: guest instructions kept translated
@@ -481,3 +472,4 @@ def _dump(text: str, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
     (d / f"{key[:24]}.ll").write_text(text)
     (d / f"{key[:24]}.opt.ll").write_text(str(mod))
     (d / f"{key[:24]}.s").write_text(target.emit_assembly(mod))
+    (d / f"{key[:24]}.o").write_bytes(target.emit_object(mod))

@@ -168,6 +168,8 @@ class RegionEmitter(IRValues):
         self._next = None
         self._called = False
         self._leave_used = False
+        self._wrote = False   # has the instruction written a register yet?
+        self._passes_slot: ir.AllocaInstr | None = None
 
     # ------------------------------------------------------------------
     # hart fields and C functions
@@ -207,6 +209,7 @@ class RegionEmitter(IRValues):
         return self._values[key]
 
     def _set(self, slots: dict, r: int, prefix: str, v) -> None:
+        self._wrote = True
         self.b.store(self.v(v), self._slot(slots, r, prefix))
         self._values[(prefix, r)] = v
 
@@ -261,44 +264,50 @@ class RegionEmitter(IRValues):
             self._leave_used = True
             self.b.store(ir.Constant(I1, 0), self.leave)
 
-    def _slow_status(self, status: ir.Value, leave: bool = True) -> None:
-        """After a slow-path helper: fault exit on 1, and (``leave``) leave
-        after this instruction on 2; continues in a fresh block."""
+    def _slow_status(self, status: ir.Value) -> None:
+        """After a slow-path helper: fault exit on 1, and leave after this
+        instruction on 2; continues in a fresh block."""
         ok = self.fn.append_basic_block("slow_ok")
         self.b.cbranch(self.b.icmp_signed("==", status, ir.Constant(I32, 1)), self._fault_block(), ok)
         self.b.position_at_end(ok)
-        if leave:
-            wants_leave = self.b.icmp_signed("==", status, ir.Constant(I32, 2))
-            self.b.store(self.b.or_(self.b.load(self.leave, typ=I1), wants_leave), self.leave)
+        wants_leave = self.b.icmp_signed("==", status, ir.Constant(I32, 2))
+        self.b.store(self.b.or_(self.b.load(self.leave, typ=I1), wants_leave), self.leave)
 
-    def _loads_leave(self) -> bool:
-        """Must a load's slow path be able to stop the region after the
-        instruction?  In a system VM, yes: a device may stop the hart.  A
-        process VM has none: the only other status (an exit request) came
-        from another thread and the next check sees it, so first-tier code
-        leaves the flag out (less IR: faster first compiles).  The top tier
-        keeps it: LLVM's O2 made matmul's loop 40% slower without it (a
-        scheduling effect not pinned down yet)."""
-        return self.system or not self.plan.tier_up
+    def _leaves_before(self) -> bool:
+        """Does a slow access leave the region before its instruction?  In a
+        process VM it does: the slow path is rare there (outside RAM, a
+        misaligned store, a store to a watched page), and the cold tier then
+        runs the instruction, so the code needs no helper call, no status
+        check and no result join (much less IR and fewer spills).  Only
+        while the instruction has written no register yet: the exit must
+        leave the state as it was before it."""
+        return not self.system and not self._wrote
+
+    def _leave_before(self) -> ir.Block:
+        return self._exit_block(lib.JIT_STOP, self.pc)
 
     def load(self, addr, size, signed=False, for_store=False):
-        if self._loads_leave():
-            self._begin_memory()
         addr = self.v(addr)
         hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load")
+        if self._leaves_before():
+            return self._load_or_leave(hit, host, size, signed, self._leave_before())
+        self._begin_memory()
 
         def slow_path() -> ir.Value:
             self.store_field("pc", self.pc)
             status = self._helper("bt_jit_load", self.h, addr, const(size), const(int(for_store)), self.out)
-            self._slow_status(status, leave=self._loads_leave())
+            self._slow_status(status)
             return self.b.load(self.out, typ=I64)
 
         return self._load_diamond(hit, host, size, signed, slow_path)
 
     def store(self, addr, v, size):
-        self._begin_memory()
         addr, value = self.v(addr), self.v(v)
         hit, host, page = self._fast_address(addr, size, "tlb_store")
+        if self._leaves_before():
+            self._store_or_leave(hit, host, page, value, size, self._leave_before())
+            return
+        self._begin_memory()
 
         def slow_path() -> None:
             self.store_field("pc", self.pc)
@@ -496,9 +505,8 @@ class RegionEmitter(IRValues):
         stop = self.b.or_(self.b.icmp_unsigned("!=", request, const(0)), over)
         leave = self._exit_block(lib.JIT_STOP, blk.start, counted=True)
         if self.plan.tier_up:
-            counter = self._loop_counter()
-            n = self.b.add(self.b.load(counter, typ=I64), const(1))
-            self.b.store(n, counter)
+            n = self.b.add(self.b.load(self._passes(), typ=I64), const(1))
+            self.b.store(n, self._passes())
             hot = self.b.icmp_unsigned("==", n, const(self.plan.tier_up))
             stop = self.b.or_(stop, hot)
             why = self.fn.append_basic_block("why")
@@ -508,12 +516,21 @@ class RegionEmitter(IRValues):
         br.set_weights([1, 1000])
 
     def _loop_counter(self) -> ir.GlobalVariable:
-        """The region's count of passes through its checks (shared by its entry points)."""
+        """The region's count of passes through its checks (shared by its
+        entry points and kept across calls)."""
         name = self.info.name + "_count"
         if name not in self.module.globals:
             counter = ir.GlobalVariable(self.module, I64, name)
             counter.initializer = const(0)
         return self.module.globals[name]
+
+    def _passes(self) -> ir.AllocaInstr:
+        """The pass count while the function runs: a local copy of
+        _loop_counter (a register, not a store and reload per pass: that
+        chain through memory alone cost matmul's loop ~6 cycles a pass)."""
+        if self._passes_slot is None:
+            self._passes_slot = self._ab.alloca(I64, name="passes")
+        return self._passes_slot
 
     def _illegal(self, raw: int) -> None:
         self._helper("bt_raise", self.h, const(lib.EXC_ILLEGAL_INSN), const(raw))
@@ -522,7 +539,7 @@ class RegionEmitter(IRValues):
     def _emit_insn(self, pc: int, raw: int) -> bool:
         """Emit one instruction; True when the block continues after it."""
         self.pc, self.raw, self.length = pc, raw, 4 if raw & 3 == 3 else 2
-        self._called, self._leave_used = False, False
+        self._called, self._leave_used, self._wrote = False, False, False
         try:
             d = DECODER.decode(raw)
             self.raw, self._spec = d.raw, d.spec
@@ -590,6 +607,8 @@ class RegionEmitter(IRValues):
         for status, blk in self._exits.items():
             self.b.position_at_end(blk)
             self._write_back()
+            if self._passes_slot is not None:
+                self.b.store(self.b.load(self._passes_slot, typ=I64), self._loop_counter())
             self.store_field("minstret", self.b.load(self.icount, typ=I64))
             pc = self.b.load(self.exit_pc, typ=I64)
             self.store_field("pc", pc)
@@ -620,6 +639,8 @@ class RegionEmitter(IRValues):
     def _fill_init(self) -> None:
         self.b.position_at_end(self._init)
         self._load_registers()
+        if self._passes_slot is not None:
+            self.b.store(self.b.load(self._loop_counter(), typ=I64), self._passes_slot)
         self.b.store(self.load_field("minstret"), self.icount)
         base = self.load_field("ram_base")
         limit, total = self.load_field("insn_limit"), const(self.info.instructions)
