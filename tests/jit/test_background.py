@@ -83,7 +83,7 @@ def test_a_failed_build_raises_on_the_guest_thread(monkeypatch):
     h = make_hart(USER, counting_loop(), regs={T2: USER.data}, limit=1 << 40)
     engine = JitEngine(h, hot=2, disk_cache=None)
 
-    def broken(plans, generation, level):
+    def broken(plans, generation, level, top=None):
         raise RuntimeError("LLVM said no")
 
     monkeypatch.setattr(engine.cache, "build", broken)

@@ -95,7 +95,32 @@ def test_a_log_that_is_not_one_does_not_replay():
     from bt_vmm.engines.jit.region import RegionPlan
     plan = RegionPlan(0, 0, fetch=lambda vpc: (0x13, vpc), executed=lambda vpc: True)
     plans = {(0x1000, 0x1000, 0): plan}
-    assert replay.replays([[0, "fetch", [0x1000], [0x13, 0x1000]]], plans)
+    assert replay.same_code([[0, "fetch", [0x1000], [0x13, 0x1000]]], plans)
     for log in ([[0, "fetch", ["x"], None]], [[0, "fetch", [1, 2, 3], None]], [[3, "fetch", [1], None]],
                 [[0, "__class__", [], None]], [[0, "fetch"]], [5]):
-        assert not replay.replays(log, plans)
+        assert not replay.same_code(log, plans)
+
+
+def test_only_code_answers_decide_reuse():
+    """Which blocks ran, where regions start and heat vary with timing; they
+    shape a region but do not make its code wrong, so they do not block reuse."""
+    from bt_vmm.engines.jit.region import RegionPlan
+    plan = RegionPlan(0, 0, fetch=lambda vpc: (0x13, vpc), executed=lambda vpc: False)
+    plans = {(0x1000, 0x1000, 0): plan}
+    assert replay.same_code([[0, "fetch", [0x1000], [0x13, 0x1000]], [0, "executed", [0x1004], True]], plans)
+    assert not replay.same_code([[0, "fetch", [0x1000], [0x33, 0x1000]]], plans)
+    assert not replay.same_code([[0, "fetch", [0x1000], None]], plans)
+
+
+def test_warm_run_takes_the_top_tier_from_the_disk_cache(tmp_path):
+    """Once a region was optimised harder and stored, a later run starts
+    with that version instead of compiling the first tier again."""
+    words = calls_in_a_loop()
+    _, _, first = run_both(USER, words, hot=2, limit=1201, disk_cache=tmp_path, tier_up=16)
+    optimised = {key for key, info in first.cache.regions.items() if info.level == 2}
+    assert optimised
+    ref, jit, second = run_both(USER, words, hot=2, limit=1201, disk_cache=tmp_path, tier_up=16)
+    assert_same(ref, jit)
+    assert second.stats.disk_hits == second.stats.batches > 0
+    assert {key for key, info in second.cache.regions.items() if info.level == 2} == optimised
+    assert second.stats.batches == first.stats.batches - len(optimised)   # no tier-up builds

@@ -42,6 +42,11 @@ VARIANTS = 4   # stored translations per batch key (see CodeCache._stored)
 _JIT_BITS = lib.JIT_PAGE_CODE | lib.JIT_PAGE_WRITTEN
 
 
+def _region_name(disk_key: str) -> str:
+    """The region's function and module name: unique in an engine, the same in every run."""
+    return "r" + disk_key[4:28]
+
+
 @cache
 def _digest() -> str:
     """What decides a batch's code besides its plans' answers: the JIT's and
@@ -194,14 +199,17 @@ class CodeCache:
         return sum(info.instructions for info in {id(i): i for i in self.entries.values()}.values())
 
     # --- compiling (any thread) ---
-    def build(self, plans: dict[Key, RegionPlan], generation: int, level: int | None = None) -> Batch:
+    def build(self, plans: dict[Key, RegionPlan], generation: int, level: int | None = None,
+              top: tuple[int, dict[Key, RegionPlan]] | None = None) -> Batch:
         """Translate one region per key, in order, and compile them into one
         execution engine (amortising LLVM's fixed cost), each region in a
         module of its own so that the disk cache holds each on its own.  A
         key inside a region translated before it in the batch is skipped: a
         loop grows into one region from whichever of its blocks comes
         first, instead of being cut at every warm block.  ``level``: LLVM
-        optimisation level (default: the cache's)."""
+        optimisation level (default: the cache's).  ``top``: (a higher
+        level, plans for it): a region the disk cache holds at that level
+        is taken from there instead (a warm run skips the first tier)."""
         level = self.opt_level if level is None else level
         t0 = time.perf_counter()
         failed: set[Key] = set()
@@ -213,16 +221,20 @@ class CodeCache:
             for key, plan in plans.items():
                 if any(key in _inner(k, info) for k, info in built.items()):
                     continue
-                disk_key = self.disk.key("jit", _digest(), f"O{level}", replay.signature({key: plan}))
-                name = "r" + disk_key[4:28]   # unique in the engine, the same in every run
-                stored = self._stored(disk_key, key, plan)
+                stored = self._stored(key, top[1][key], top[0]) if top and key in top[1] else None
+                stored = stored or self._stored(key, plan, level)
                 if stored is not None:
-                    built[key], modules[name] = stored[1][key], (None, stored[2])
-                elif (translated := self._translate(key, plan, name)) is None:
+                    built[key], modules[stored[0].name] = stored[0], (None, stored[1])
+                    continue
+                disk_key = self._disk_key(key, plan, level)
+                name = _region_name(disk_key)
+                translated = self._translate(key, plan, name)
+                if translated is None:
                     failed.add(key)
-                else:
-                    built[key], text, log = translated
-                    modules[name], stores[name] = (text, None), (disk_key, log)
+                    continue
+                built[key], text, log = translated
+                built[key].level = level
+                modules[name], stores[name] = (text, None), (disk_key, log)
         finally:
             self.building = {}
             gc.enable()
@@ -242,11 +254,13 @@ class CodeCache:
         sizes = _text_sizes(modules) if os.environ.get("BT_VMM_PERF_MAP") else {}
         for info in built.values():
             info.code_size = sizes.get(info.name, 0)
-            info.level = level
             info.address = engine.get_function_address(info.name)
             if info.chains:
                 info.chain_base = engine.get_global_value_address(info.chain_global)
         return Batch(built, engine, generation, time.perf_counter() - t0, not stores, failed)
+
+    def _disk_key(self, key: Key, plan: RegionPlan, level: int) -> str:
+        return self.disk.key("jit", _digest(), f"O{level}", replay.signature({key: plan}))
 
     @staticmethod
     def _translate(key: Key, plan: RegionPlan, name: str) -> tuple[RegionInfo, str, list] | None:
@@ -260,15 +274,19 @@ class CodeCache:
             return None
         return info, str(module), log
 
-    def _stored(self, disk_key: str, key: Key, plan: RegionPlan):
-        """The stored translation of the region that ``plan`` would give, if
-        any.  A region started at another moment of the run may get other
-        answers (which blocks ran, which regions exist yet): a few variants
-        are kept per key, each replaced at random by a new one that missed."""
+    def _stored(self, key: Key, plan: RegionPlan, level: int) -> tuple[RegionInfo, bytes] | None:
+        """The region (and its object code) the disk cache holds for ``key`` at ``level``, if one
+        was translated from the code that is in guest memory now.  The
+        plan's other answers (which blocks ran, where other regions start,
+        heat) only shaped it: any stored variant will do.  A few variants
+        are kept per key (other programs, other code at the same place)."""
+        disk_key = self._disk_key(key, plan, level)
         for variant in range(VARIANTS):
             stored = replay.unpack(self.disk.get(f"{disk_key}-{variant}"))
-            if stored is not None and key in stored[1] and replay.replays(stored[0], {key: plan}):
-                return stored
+            if stored is not None and key in stored[1] and replay.same_code(stored[0], {key: plan}):
+                info = stored[1][key]
+                info.level = level
+                return (info, stored[2]) if info.name == _region_name(disk_key) else None
         return None
 
     def _compile(self, modules: dict[str, tuple[str | None, bytes | None]], level: int,

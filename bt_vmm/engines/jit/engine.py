@@ -171,12 +171,13 @@ class JitEngine:
         self._translate_hot(key)
 
     # --- translation ---
-    def _submit(self, plans: dict[Key, RegionPlan], level: int) -> None:
+    def _submit(self, plans: dict[Key, RegionPlan], level: int,
+                top: tuple[int, dict[Key, RegionPlan]] | None = None) -> None:
         """Build the batch (on the compile thread, unless there is none)."""
         keys, generation = list(plans), self.cache.generation
 
         def job() -> tuple[list[Key], Batch]:
-            return keys, self.cache.build(plans, generation, level)
+            return keys, self.cache.build(plans, generation, level, top)
 
         if self.worker is None:
             self._install(*job())
@@ -214,7 +215,8 @@ class JitEngine:
                     and k not in self.untranslatable and k not in self.pending:
                 keys.append(k)
         level = self.cache.opt_level
-        self._submit({k: self._plan(k, heat, level) for k in keys}, level)
+        top = (TOP_LEVEL, {k: self._plan(k, heat, TOP_LEVEL) for k in keys}) if level < TOP_LEVEL else None
+        self._submit({k: self._plan(k, heat, level) for k in keys}, level, top)
 
     def _plan(self, key: Key, heat: dict[int, int], level: int) -> RegionPlan:
         vpc, paddr, mode = key

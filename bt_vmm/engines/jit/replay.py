@@ -1,14 +1,16 @@
-"""Reusing a batch compiled by an earlier run without translating it again.
+"""Reusing a region compiled by an earlier run without translating it again.
 
 What the translator emits for a region is decided by its key, the plan
 settings and the answers its plan gives while it works (the instruction
 bits at each pc, which blocks have run, where other regions start, how hot
 a block is).  A compiled region is stored in the disk cache with the log
-of every question asked and its answer.  A later request for the same key
-and settings asks its own plan the same questions in the same order: when
-every answer agrees, the translator would emit the same IR, so the stored
-machine code and region description are used and no IR is built at all
-(building it costs far more than LLVM's share on a warm cache).
+of every question asked and its answer.  Only the code answers decide
+whether the stored machine code is correct for this run: the others shaped
+the region (which blocks it holds, where it chains on) and vary with timing
+from run to run.  So a later request for the same key and settings reuses
+the stored code when its plan gives every logged code answer again, and no
+IR is built at all (building it costs far more than LLVM's share on a warm
+cache).
 """
 from __future__ import annotations
 
@@ -46,16 +48,16 @@ def recording(plans: dict[Key, RegionPlan], log: list) -> dict[Key, RegionPlan]:
             for i, (key, plan) in enumerate(plans.items())}
 
 
-def replays(log: list, plans: dict[Key, RegionPlan]) -> bool:
-    """Do ``plans`` answer every logged question as logged?  (A log that is
-    not one, e.g. a damaged entry, does not.)"""
+def same_code(log: list, plans: dict[Key, RegionPlan]) -> bool:
+    """Do ``plans`` fetch the code the log holds at each pc it fetched?  (A
+    log that is not one, e.g. a damaged entry, does not.)"""
     ordered = list(plans.values())
     try:
         for index, question, args, answer in log:
             if not 0 <= index < len(ordered) or question not in QUESTIONS \
                     or not all(isinstance(a, int) for a in args):
                 return False
-            if _plain(getattr(ordered[index], question)(*args)) != answer:
+            if question == "fetch" and _plain(ordered[index].fetch(*args)) != answer:
                 return False
     except (TypeError, ValueError):
         return False
