@@ -22,6 +22,11 @@ uint64_t bt_pending_interrupt(hart_t *h);          /* cause+1 of the interrupt t
 void bt_take_interrupt(hart_t *h, uint64_t cause); /* deliver an interrupt at h->pc */
 uint64_t bt_mtime(hart_t *h);
 
+/* --- run control (trap.c) --- */
+void bt_request_exit(hart_t *h, uint64_t bits);   /* any thread: set EXIT_REQ_* bits */
+void bt_stop(hart_t *h, uint64_t reason);         /* the hart's thread: stop with EXIT_* reason */
+void bt_arm_checks(hart_t *h);                    /* before translated code runs: check_limit */
+
 /* --- memory (mem.c): loads return the value zero-extended --- */
 int bt_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t *out);
 int bt_load_for_store(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t *out);

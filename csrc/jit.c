@@ -63,7 +63,7 @@ void bt_jit_clear_hot(jit_ctx_t *c)
 void bt_jit_offer(jit_ctx_t *c, hart_t *h)
 {
     c->install_ready = 1;
-    __atomic_fetch_or(&h->exit_request, EXIT_REQ_YIELD, __ATOMIC_SEQ_CST);
+    bt_request_exit(h, EXIT_REQ_YIELD);
 }
 
 static jit_block_fn lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode)
@@ -110,6 +110,7 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h)
                 if (c->use_ic)
                     c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, mode, fn};
                 c->stat_dispatch++;
+                bt_arm_checks(h);
                 uint64_t r = fn(h, c);
                 if (r == JIT_FAULT)
                     return JIT_RUN_FAULT;

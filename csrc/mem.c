@@ -174,7 +174,7 @@ static int phys_access(hart_t *h, uint64_t paddr, uint64_t size, uint64_t acc, u
             if (h->tohost_addr && paddr <= h->tohost_addr + 7 && paddr + size > h->tohost_addr) {
                 h->tohost_value = read_le(bt_ram_ptr(h, h->tohost_addr, 8), 8);
                 if (h->tohost_value)
-                    h->exit_request = EXIT_REQ_STOP, h->exit_reason = EXIT_HALT;
+                    bt_stop(h, EXIT_HALT);
             }
         } else {
             *value = read_le(p, size);
@@ -187,8 +187,7 @@ static int phys_access(hart_t *h, uint64_t paddr, uint64_t size, uint64_t acc, u
         if (r == 0)
             return 0;
         if (r == 2) { /* the device model itself failed: stop the run */
-            h->exit_request = EXIT_REQ_STOP;
-            h->exit_reason = EXIT_MMIO_ERROR;
+            bt_stop(h, EXIT_MMIO_ERROR);
             return -1;
         }
     }

@@ -92,8 +92,7 @@ void bt_take_exception(hart_t *h)
         h->scause = cause;
         h->stval = tval;
         h->sepc = h->pc;
-        h->exit_request = EXIT_REQ_STOP;
-        h->exit_reason = EXIT_USER_TRAP;
+        bt_stop(h, EXIT_USER_TRAP);
         return;
     }
     trap_enter(h, cause, tval, 0);
@@ -102,8 +101,7 @@ void bt_take_exception(hart_t *h)
          * it is entered with: the hart would spin here forever without
          * retiring anything (an instruction's faults do not depend on the
          * xepc/xcause/xtval the trap just wrote). */
-        h->exit_request = EXIT_REQ_STOP;
-        h->exit_reason = EXIT_TRAP_LOOP;
+        bt_stop(h, EXIT_TRAP_LOOP);
     }
 }
 
@@ -167,4 +165,27 @@ uint64_t bt_ebreak(hart_t *h)
 {
     bt_raise(h, EXC_BREAKPOINT, 0); /* QEMU 7.2 (our oracle) leaves tval 0 */
     return 0;
+}
+
+void bt_request_exit(hart_t *h, uint64_t bits)
+{
+    __atomic_fetch_or(&h->exit_request, bits, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&h->check_limit, 0, __ATOMIC_SEQ_CST);
+}
+
+void bt_stop(hart_t *h, uint64_t reason)
+{
+    h->exit_reason = reason;
+    bt_request_exit(h, EXIT_REQ_STOP);
+}
+
+/* check_limit = insn_limit unless an exit is requested.  Written before
+ * exit_request is read again: a request racing with this either is seen
+ * here or zeroes check_limit after this store (bt_request_exit writes in
+ * the other order). */
+void bt_arm_checks(hart_t *h)
+{
+    __atomic_store_n(&h->check_limit, h->insn_limit, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&h->exit_request, __ATOMIC_SEQ_CST))
+        __atomic_store_n(&h->check_limit, 0, __ATOMIC_SEQ_CST);
 }

@@ -28,7 +28,7 @@ M64 = (1 << 64) - 1
 FS_INITIAL = 1 << 13
 RAM_SIZE = 1 << 20
 # Host-side bookkeeping (pointers, statistics, the host clock), not architectural state.
-_SKIPPED = ("stat_", "tlb_", "ram", "time_offset", "watch")
+_SKIPPED = ("stat_", "tlb_", "ram", "time_offset", "watch", "check_limit")   # not architectural state
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def run_with_exit_request(engine, h: Hart, ready: Callable[[], bool], patience: 
         while not ready() and time.monotonic() < deadline and not done.wait(0.001):
             pass
         h.ptr.exit_reason = lib.EXIT_REQUEST
-        h.ptr.exit_request = lib.EXIT_REQ_STOP
+        lib.bt_request_exit(h.ptr, lib.EXIT_REQ_STOP)
 
     thread = threading.Thread(target=request)
     thread.start()

@@ -108,7 +108,7 @@ class Machine:
         """Ask the engine to stop at the next instruction boundary (thread-safe)."""
         h = self.hart.ptr
         h.exit_reason = lib.EXIT_REQUEST
-        h.exit_request = lib.EXIT_REQ_STOP
+        lib.bt_request_exit(h, lib.EXIT_REQ_STOP)
 
     def _expire(self, expired: threading.Event) -> None:
         expired.set()

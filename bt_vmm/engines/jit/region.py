@@ -498,11 +498,12 @@ class RegionEmitter(IRValues):
         """Entry points and loop headers: stop for an exit request, or when the
         instruction budget could end before the next check (the interpreter
         then finishes).  Every cycle of the region passes a loop header, so
-        no path between checks runs more than the region's instructions."""
+        no path between checks runs more than the region's instructions.
+        One compare does both: an exit request sets check_limit to 0."""
         self.b.position_at_end(blk.check)
-        request = self.b.load_atomic(self.field_ptr("exit_request"), "monotonic", 8, typ=I64)
-        over = self.b.icmp_unsigned(">=", self.b.load(self.icount, typ=I64), self._entry_value("stop_at"))
-        stop = self.b.or_(self.b.icmp_unsigned("!=", request, const(0)), over)
+        limit = self.b.load_atomic(self.field_ptr("check_limit"), "monotonic", 8, typ=I64)
+        reach = self.b.add(self.b.load(self.icount, typ=I64), const(self.info.instructions))
+        stop = self.b.icmp_unsigned(">", reach, limit)
         leave = self._exit_block(lib.JIT_STOP, blk.start, counted=True)
         if self.plan.tier_up:
             n = self.b.add(self.b.load(self._passes(), typ=I64), const(1))
@@ -643,12 +644,8 @@ class RegionEmitter(IRValues):
             self.b.store(self.b.load(self._loop_counter(), typ=I64), self._passes_slot)
         self.b.store(self.load_field("minstret"), self.icount)
         base = self.load_field("ram_base")
-        limit, total = self.load_field("insn_limit"), const(self.info.instructions)
         ram, pages = self.load_field("ram"), self.b.load(self.b.gep(self.ctx, [const(CTX_CODE_PAGES)], source_etype=I8), typ=I64)
         values = {
-            # a check stops when count >= stop_at, i.e. count + total > limit
-            "stop_at": self.b.select(self.b.icmp_unsigned(">=", limit, total),
-                                     self.b.add(self.b.sub(limit, total), const(1)), const(0)),
             "ram": ram,
             "ram_biased": self.b.sub(ram, base),
             "code_pages": pages,
