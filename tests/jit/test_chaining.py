@@ -122,3 +122,38 @@ def test_no_disk_cache_writes_nothing(tmp_path, monkeypatch):
     assert default_directory() is None
     _, _, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=None)
     assert eng.stats.batches > 0 and eng.stats.disk_hits == 0
+
+
+
+def recursion_in_a_loop() -> list[int]:
+    """t0 times: call R(10), which calls itself down to 0 (a1 counts the
+    calls; the return address lives on the stack at sp)."""
+    sp, t0, a0, a1 = 2, 5, 10, 11
+    return [
+        encode("addi", rd=t0, rs1=0, imm=30),
+        encode("addi", rd=a0, rs1=0, imm=10),        # 0x04 loop
+        encode("jal", rd=RA, off=0x18 - 0x08),      # 0x08
+        encode("addi", rd=t0, rs1=t0, imm=-1),
+        encode("bne", rs1=t0, rs2=0, off=-12),
+        encode("jal", rd=0, off=0),                 # 0x14 end
+        encode("beq", rs1=a0, rs2=0, off=0x38 - 0x18),   # 0x18 R
+        encode("addi", rd=sp, rs1=sp, imm=-16),
+        encode("sd", rs1=sp, rs2=RA, imm=0),
+        encode("addi", rd=a0, rs1=a0, imm=-1),
+        encode("addi", rd=a1, rs1=a1, imm=1),
+        encode("jal", rd=RA, off=0x18 - 0x2C),      # 0x2c
+        encode("ld", rd=RA, rs1=sp, imm=0),         # 0x30 the return site
+        encode("addi", rd=sp, rs1=sp, imm=16),
+        encode("jalr", rd=0, rs1=RA, imm=0),        # 0x38
+    ]
+
+
+def test_returns_to_a_call_site_inside_the_region_stay_in_it():
+    """R's returns to itself are cases of its region's own switch, not
+    exits through the indirect-jump cache (only those to the loop are)."""
+    ref, jit, eng = run_both(USER, recursion_in_a_loop(), hot=40, regs={2: USER.data + 0x1000},
+                             ranges=[(USER.data, 0x1000)], limit=30 * 100 + 50)
+    assert_same(ref, jit)
+    assert jit["x"][11] == 300
+    assert eng.stats.ic_hits <= 30   # each of the 300 returns would be one, were R's not in its region
+    assert any(USER.code + 0x30 in info.entry_points for info in eng.cache.regions.values())

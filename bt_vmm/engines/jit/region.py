@@ -42,6 +42,7 @@ CTX_CODE_PAGES = ffi.offsetof("jit_ctx_t", "code_pages")
 CTX_IC = ffi.offsetof("jit_ctx_t", "ic")
 IC_ENTRY = ffi.sizeof("jit_ic_t")
 CHAIN, INDIRECT = "chain", "indirect"   # exits that continue in another translation
+MAX_RETURN_SITES = 16   # cases of an indirect jump's switch over the region's return sites
 
 # Signatures of the C helpers generated code calls besides callouts.
 HELPERS = {
@@ -169,6 +170,9 @@ class RegionEmitter(IRValues):
         self._called = False
         self._leave_used = False
         self._wrote = False   # has the instruction written a register yet?
+        self._links = False   # has it written its return address (a call)?
+        self._return_sites: set[int] = set()   # after the region's calls
+        self._indirects: list[ir.SwitchInstr] = []   # its indirect jumps, cases added at the end
         self._passes_slot: ir.AllocaInstr | None = None
 
     # ------------------------------------------------------------------
@@ -217,6 +221,8 @@ class RegionEmitter(IRValues):
         return 0 if r == 0 else self._get(self.xslots, r, "x")
 
     def set_x(self, r: int, v) -> None:
+        if isinstance(v, int) and v == (self.pc + self.length) & M64:
+            self._links = True
         if r:
             self._set(self.xslots, r, "x", v)
             self.xdirty.add(r)
@@ -540,7 +546,7 @@ class RegionEmitter(IRValues):
     def _emit_insn(self, pc: int, raw: int) -> bool:
         """Emit one instruction; True when the block continues after it."""
         self.pc, self.raw, self.length = pc, raw, 4 if raw & 3 == 3 else 2
-        self._called, self._leave_used, self._wrote = False, False, False
+        self._called, self._leave_used, self._wrote, self._links = False, False, False, False
         try:
             d = DECODER.decode(raw)
             self.raw, self._spec = d.raw, d.spec
@@ -569,8 +575,23 @@ class RegionEmitter(IRValues):
             self.b.cbranch(c, self._goto(taken, self._called), self._goto(fallthrough, self._called))
         else:
             chained = not self.system and not self._called
-            self.b.branch(self._exit_block(INDIRECT if chained else lib.JIT_OK, nxt))
+            leave = self._exit_block(INDIRECT if chained else lib.JIT_OK, nxt)
+            if chained:
+                self._indirects.append(self.b.switch(nxt, leave))
+            else:
+                self.b.branch(leave)
+        if self._links and not self.system:
+            self._return_site(fall)
         return False
+
+    def _return_site(self, pc: int) -> None:
+        """A call's return address: into the region if it has run, so that
+        returns from calls inside the region (recursion, leaf calls) stay
+        in it, through the switch of its indirect jumps."""
+        if pc not in self.blocks and self.plan.executed(pc) and (fetched := self.plan.fetch(pc)) \
+                and not self.plan.entries(pc, fetched[1]):
+            self._return_sites.add(pc)
+            heapq.heappush(self._queue, (-(self.plan.heat(pc) or self._heat), next(self._order), pc))
 
     # ------------------------------------------------------------------
     # the parts that need the whole region
@@ -591,6 +612,11 @@ class RegionEmitter(IRValues):
                 self.b.branch(self._exit_block(CHAIN, stub.target, counted=True, slot=len(self.info.chains) - 1))
             else:
                 self.b.branch(self._exit_block(lib.JIT_OK, stub.target, counted=True))
+        sites = sorted(pc for pc in self._return_sites if pc in self.blocks)[:MAX_RETURN_SITES]
+        for switch in self._indirects:
+            for pc in sites:
+                switch.add_case(const(pc), self.blocks[pc].check)
+        headers.update(sites if self._indirects else ())
         self.info.entry_points = headers
         for start, blk in self.blocks.items():
             if start in headers:
