@@ -9,7 +9,6 @@ run on the guest's thread while no native code runs."""
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import pathlib
 import random
@@ -305,7 +304,9 @@ class CodeCache:
             if text:
                 mod.verify()
                 self._optimize(mod, target, level)
-                _dump(text, mod, target)
+                _dump(name, text, mod, target)
+            else:
+                _dump_object(name, objects[name])
             engine.add_module(mod)
         engine.finalize_object()
         return engine
@@ -479,15 +480,25 @@ class CodeCache:
         self._reset()
 
 
-def _dump(text: str, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
-    """BT_VMM_JIT_DUMP=dir: write each batch's IR, optimised IR and assembly there."""
+def _dump_directory() -> pathlib.Path | None:
+    """BT_VMM_JIT_DUMP=dir: where each region's IR, optimised IR, assembly
+    and object go (objects loaded from the disk cache too), by region name."""
     where = os.environ.get("BT_VMM_JIT_DUMP")
     if not where:
-        return
-    key = hashlib.sha256(text.encode()).hexdigest()
+        return None
     d = pathlib.Path(where)
     d.mkdir(parents=True, exist_ok=True)
-    (d / f"{key[:24]}.ll").write_text(text)
-    (d / f"{key[:24]}.opt.ll").write_text(str(mod))
-    (d / f"{key[:24]}.s").write_text(target.emit_assembly(mod))
-    (d / f"{key[:24]}.o").write_bytes(target.emit_object(mod))
+    return d
+
+
+def _dump(name: str, text: str, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
+    if (d := _dump_directory()) is not None:
+        (d / f"{name}.ll").write_text(text)
+        (d / f"{name}.opt.ll").write_text(str(mod))
+        (d / f"{name}.s").write_text(target.emit_assembly(mod))
+        (d / f"{name}.o").write_bytes(target.emit_object(mod))
+
+
+def _dump_object(name: str, obj: bytes) -> None:
+    if (d := _dump_directory()) is not None:
+        (d / f"{name}.o").write_bytes(obj)
