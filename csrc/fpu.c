@@ -120,6 +120,18 @@ static inline void mxcsr_set(uint32_t v)
     __asm__ volatile("ldmxcsr %0" : : "m"(v) : "memory");
 }
 
+uint64_t bt_fp_enter(void)
+{
+    uint32_t host = mxcsr_get();
+    mxcsr_set(MXCSR_GUEST);
+    return host;
+}
+
+void bt_fp_leave(uint64_t host)
+{
+    mxcsr_set((uint32_t)host);
+}
+
 /* --- register bits <-> values --- */
 
 static uint64_t sign_bit(const fmt_t *f)

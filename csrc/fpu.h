@@ -32,6 +32,14 @@
 #define FCVT_L 2
 #define FCVT_LU 3
 
+/* While the JIT runs a hart, the guest owns the SSE control register
+ * (round to nearest, exceptions masked), so that generated code may compute
+ * in place (see bt_vmm/engines/jit/fastfp.py).  bt_fp_enter returns the
+ * host's MXCSR for bt_fp_leave. */
+uint64_t bt_fp_enter(void);
+void bt_fp_leave(uint64_t host);
+#define MXCSR_GUEST 0x1f80   /* all exceptions masked, round to nearest, no flags */
+
 /* arithmetic, correctly rounded in rm */
 uint64_t bt_fadd_s(hart_t *h, uint64_t a, uint64_t b, uint64_t rm);
 uint64_t bt_fsub_s(hart_t *h, uint64_t a, uint64_t b, uint64_t rm);

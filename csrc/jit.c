@@ -3,6 +3,7 @@
 
 #include "bt.h"
 #include "jit.h"
+#include "fpu.h"
 
 #define FS_MASK (3ULL << 13)
 
@@ -88,7 +89,18 @@ static int entered_cold(jit_ctx_t *c, uint64_t pc)
     return ++e->count % c->hot_threshold == 0;
 }
 
+static int run(jit_ctx_t *c, hart_t *h);
+
+/* Translated code computes FP arithmetic in place (see bt_fp_enter). */
 int bt_jit_run(jit_ctx_t *c, hart_t *h)
+{
+    uint64_t host = bt_fp_enter();
+    int r = run(c, h);
+    bt_fp_leave(host);
+    return r;
+}
+
+static int run(jit_ctx_t *c, hart_t *h)
 {
     int system = h->machine_kind == MACHINE_SYSTEM;
     for (;;) {

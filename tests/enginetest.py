@@ -28,7 +28,7 @@ M64 = (1 << 64) - 1
 FS_INITIAL = 1 << 13
 RAM_SIZE = 1 << 20
 # Host-side bookkeeping (pointers, statistics, the host clock), not architectural state.
-_SKIPPED = ("stat_", "tlb_", "ram", "time_offset", "watch", "check_limit")   # not architectural state
+_SKIPPED = ("stat_", "tlb_", "ram", "time_offset", "watch", "check_limit", "insn_bits")   # not architectural state
 
 
 @dataclass(frozen=True)

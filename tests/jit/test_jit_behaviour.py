@@ -217,3 +217,46 @@ def test_misaligned_stores_inside_a_hot_loop(layout):
                            limit=2000)
     assert_same(ref, jit)
     assert jit["x"][A2] == sum(range(200))
+
+
+def _d(x: float) -> int:
+    import struct
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+def fp_loop(frm: int) -> list[int]:
+    """frm = ``frm``, then t0 times: fa0 = fa1 + fa2, fa3 = fa3 * fa4 (both in
+    the dynamic mode), a1 = fcvt.wu.d(fa5) (round down), fa6 = fa6 + fa7
+    after it in the same block."""
+    rm = 7
+    return [
+        encode("csrrwi", rd=0, csr=2, uimm=frm),
+        encode("fadd.d", rd=10, rs1=11, rs2=12, rm=rm),
+        encode("fmul.d", rd=13, rs1=13, rs2=14, rm=rm),
+        encode("fcvt.wu.d", rd=A1, rs1=15, rm=2),
+        encode("fadd.d", rd=16, rs1=16, rs2=17, rm=rm),
+        encode("addi", rd=A0, rs1=A0, imm=1),
+        encode("blt", rs1=A0, rs2=T0, off=-20),
+        encode("jal", rd=0, off=0),
+    ]
+
+
+@LAYOUTS
+@pytest.mark.parametrize("frm", [0, 3])
+@pytest.mark.parametrize("values,flags", [
+    ((1.0, 2.0, 1.0, 1.0, 2.0, 1.0), "none"),               # exact: no flag
+    ((1.0, 1e-30, 1.0, 1.0, 2.0, 1.0), "inexact"),         # 1 + 1e-30: NX
+    ((1.0, 2.0, 1.0, 1.0, -0.5, 1.0), "invalid"),          # fcvt.wu of -0.5: NV only
+    ((0.0, 1.0, 1e300, 1e10, -0.5, 0.0), "overflow"),      # fa3 overflows; fcvt.wu of -0.5: NV only
+    ((float("inf"), float("-inf"), 0.0, float("inf"), 2.0, 1.0), "nan"),   # NaN results: canonical, NV
+])
+def test_fp_arithmetic_in_hot_loops(layout, frm, values, flags):
+    """Double arithmetic computed in place (round to nearest) or by the
+    helpers (dynamic mode RUP) gives the reference's results and fflags;
+    the flags a conversion helper leaves in MXCSR are not accrued."""
+    fa1, fa2, fa3, fa4, fa5, fa7 = values
+    words = fp_loop(frm)
+    fregs = {11: _d(fa1), 12: _d(fa2), 13: _d(fa3), 14: _d(fa4), 15: _d(fa5), 16: _d(0.0), 17: _d(fa7)}
+    ref, jit, _ = run_both(layout, words, hot=2, regs={T0: 50}, fregs=fregs, limit=50 * 6 + 20)
+    assert_same(ref, jit)
+    assert ref["fflags"] == {"none": 0, "inexact": lib.FFLAG_NX, "invalid": lib.FFLAG_NV}.get(flags, ref["fflags"])

@@ -29,6 +29,7 @@ from typing import Callable
 from llvmlite import ir
 
 from bt_vmm._core import ffi, lib
+from bt_vmm.engines.jit import fastfp
 from bt_vmm.engines.jit.backend import I1, I8, I64, PTR, IRValues, const
 from bt_vmm.engines.jit.layout import HART_FIELDS, offset
 from bt_vmm.isa import DECODER, IllegalInstruction
@@ -123,7 +124,7 @@ class _Stub:
     external: bool
 
 
-class RegionEmitter(IRValues):
+class RegionEmitter(IRValues, fastfp.InlineFP):
     """Emits one region function; implements the builder protocol for the
     instruction being translated (bt_vmm.isa.builder)."""
 
@@ -344,10 +345,16 @@ class RegionEmitter(IRValues):
     # ------------------------------------------------------------------
     # callouts (builder protocol)
     def call(self, name: str, *args):
+        if args and fastfp.inlinable(name, args[-1]):
+            return self._inline_fp(name, args, lambda: self._callout(name, *args))
+        return self._callout(name, *args)
+
+    def _callout(self, name: str, *args):
         # Instructions that change privileged state or control flow are
         # marked ends_block; their callouts may touch any hart state, so
         # registers go to memory around them and the block ends after them.
         # Other callouts (FP helpers, LR/SC) only see their arguments and CSRs.
+        self.settle_fp()
         sensitive = self._spec.ends_block
         self._called |= sensitive
         if sensitive:
@@ -386,7 +393,7 @@ class RegionEmitter(IRValues):
         CHAIN exits go on through chain slot ``slot``, INDIRECT ones through
         the indirect-jump cache, when the target is translated."""
         blk = self.fn.append_basic_block(f"to{status}")
-        b = ir.IRBuilder(blk)
+        b = self._settled_at(blk) if self.fp_pending else ir.IRBuilder(blk)
         b.store(self.v(pc), self.exit_pc)
         if not counted:
             b.store(b.add(self._base, const(self._retired)) if self._retired else self._base, self.icount)
@@ -396,6 +403,17 @@ class RegionEmitter(IRValues):
             self._exits[status] = self.fn.append_basic_block(f"exit_{status}")
         b.branch(self._exits[status])
         return blk
+
+    def _settled_at(self, blk: ir.Block) -> ir.IRBuilder:
+        """A builder after FP flags are settled at the start of ``blk`` (an
+        exit from a block that still has some to settle)."""
+        here = self.b.block
+        self.b.position_at_end(blk)
+        self.settle_fp()
+        after = ir.IRBuilder(self.b.block)
+        self.b.position_at_end(here)
+        self.fp_pending = True   # still, on the path that goes on
+        return after
 
     def _tail_call(self, fn_addr: ir.Value, stat: str) -> None:
         """Enter the translation at ``fn_addr`` (0: none) in place of this
@@ -477,11 +495,13 @@ class RegionEmitter(IRValues):
     def _emit_block(self, blk: Block) -> None:
         self.b.position_at_end(blk.body)
         self._values.clear()
+        self.fp_pending = False
         self._base, self._retired = self.b.load(self.icount, typ=I64), 0
         pc, n = blk.start, 0
         while True:
             fetched = self.plan.fetch(pc)
             if fetched is None:  # outside RAM or another page: the dispatcher decides
+                self.settle_fp()
                 self.b.store(self._retired_count(), self.icount)
                 self.b.branch(self._goto(pc, external=True))
                 break
@@ -495,6 +515,7 @@ class RegionEmitter(IRValues):
             pc = (pc + self.length) & M64
             if n >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
                     or self.info.instructions >= self.plan.max_insns:
+                self.settle_fp()
                 self.b.store(self._retired_count(), self.icount)
                 self.b.branch(self._goto(pc, external=False))
                 break
@@ -567,6 +588,7 @@ class RegionEmitter(IRValues):
         nxt = self._next
         if nxt == fall and not d.spec.ends_block and not self._called:
             return True
+        self.settle_fp()
         self.b.store(self._retired_count(), self.icount)
         if isinstance(nxt, int):
             self.b.branch(self._goto(nxt, self._called))
@@ -596,6 +618,7 @@ class RegionEmitter(IRValues):
     # ------------------------------------------------------------------
     # the parts that need the whole region
     def _finish(self) -> None:
+        self.fp_pending = False   # (every block settled at its end)
         headers = {self.info.entry}
         for stub in self._stubs:
             self.b.position_at_end(stub.block)

@@ -1,0 +1,131 @@
+"""Double-precision arithmetic in place of its callouts.
+
+The C helpers (csrc/fpu.c) are what an FP instruction means: RISC-V
+rounding modes, canonical NaNs, fflags.  While the JIT runs a hart the
+guest owns MXCSR (bt_fp_enter: round to nearest, exceptions masked), so
+when the guest rounds to nearest too the host's SSE result is the RISC-V
+result unless it is a NaN (RISC-V returns the canonical one).  Generated
+code therefore computes add, sub, mul, div, sqrt and fmadd in place and
+calls the helper only for a NaN result or another rounding mode.
+
+The flags: a group of such operations starts by clearing MXCSR's flags
+(helpers leave flags there that are not the guest's, e.g. inexact from a
+conversion that only raised invalid), and ends by accruing what MXCSR holds
+into fflags ("settles"): before its block ends or leaves, and before any
+callout (which may read fflags or clear MXCSR's flags).  Two MXCSR accesses
+per group instead of a callout per operation.
+
+The operation is LLVM's constrained intrinsic with strict exception
+semantics, so LLVM neither folds it nor moves it across the MXCSR read.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from bt_vmm._core import lib
+
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+DOUBLE = ir.DoubleType()
+META = ir.MetaDataType()
+
+# callout -> constrained intrinsic (its operands come before rm)
+OPERATIONS = {"fadd_d": "fadd", "fsub_d": "fsub", "fmul_d": "fmul", "fdiv_d": "fdiv", "fsqrt_d": "sqrt",
+              "fmadd_d": "fma"}
+MXCSR_FLAGS = 0x3F
+EXPONENT = 0x7FF0000000000000
+MAGNITUDE = (1 << 63) - 1
+FS_SD = (3 << 13) | (1 << 63)   # mstatus.FS = dirty, and SD
+
+
+def fflags_of(mxcsr_flags: int) -> int:
+    """The fflags bits for MXCSR's flag bits (DE has no RISC-V counterpart)."""
+    pairs = ((1, lib.FFLAG_NV), (4, lib.FFLAG_DZ), (8, lib.FFLAG_OF), (16, lib.FFLAG_UF), (32, lib.FFLAG_NX))
+    return sum(ff for bit, ff in pairs if mxcsr_flags & bit)
+
+
+def inlinable(name: str, rm: object) -> bool:
+    return name in OPERATIONS and rm in (lib.RM_RNE, lib.RM_DYN)
+
+
+class InlineFP:
+    """Mixed into the region emitter (uses b, fn, module, _ab, v, load_field,
+    store_field); ``fp_pending``: the block has flags to settle."""
+
+    fp_pending = False
+
+    def _inline_fp(self, name: str, args: tuple, helper) -> ir.Value:
+        """The result of callout ``name``: computed in place, or ``helper()``
+        (the callout as usual) for a NaN or another rounding mode."""
+        *operands, rm = args
+        if not self.fp_pending:   # a group starts: no flags (on every path on from here)
+            self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)
+            self.fp_pending = True
+        fast, slow, join = (self.fn.append_basic_block(n) for n in ("fp_fast", "fp_slow", "fp_join"))
+        if rm == lib.RM_DYN:
+            rne = self.b.icmp_unsigned("==", self.load_field("frm"), ir.Constant(I64, lib.RM_RNE))
+            self.b.cbranch(rne, fast, slow).set_weights([1000, 1])
+        else:
+            self.b.branch(fast)
+        self.b.position_at_end(fast)
+        bits = self.b.bitcast(self._constrained(name, [self.b.bitcast(self.v(a), DOUBLE) for a in operands]), I64)
+        number = self.b.icmp_unsigned("<=", self.b.and_(bits, ir.Constant(I64, MAGNITUDE)), ir.Constant(I64, EXPONENT))
+        self.b.cbranch(number, join, slow).set_weights([1000, 1])
+        self.b.position_at_end(slow)
+        slow_value = helper()   # (settles first)
+        self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)   # drop the helper's flags
+        self.fp_pending = True
+        slow_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        result = self.b.phi(I64)
+        result.add_incoming(bits, fast)
+        result.add_incoming(slow_value, slow_end)
+        return result
+
+    def _constrained(self, name: str, operands: list[ir.Value]) -> ir.Value:
+        fname = f"llvm.experimental.constrained.{OPERATIONS[name]}.f64"
+        fn = self.module.globals.get(fname) or ir.Function(
+            self.module, ir.FunctionType(DOUBLE, [DOUBLE] * len(operands) + [META, META]), fname)
+        return self.b.call(fn, operands + [ir.MetaDataString(self.module, "round.tonearest"),
+                                           ir.MetaDataString(self.module, "fpexcept.strict")])
+
+    def settle_fp(self) -> None:
+        """Accrue the flags MXCSR holds into fflags (and mark FS dirty when
+        that adds one), if the block computed in place since the last time."""
+        if not self.fp_pending:
+            return
+        mxcsr = self._mxcsr_call("llvm.x86.sse.stmxcsr")
+        flags = self.b.and_(self.b.zext(mxcsr, I64), ir.Constant(I64, MXCSR_FLAGS))
+        raised = self.b.zext(self.b.load(self.b.gep(self._fflags_table(), [ir.Constant(I64, 0), flags]), typ=I8), I64)
+        fflags = self.load_field("fflags")
+        accrue, done = self.fn.append_basic_block("fp_accrue"), self.fn.append_basic_block("fp_settled")
+        new = self.b.and_(raised, self.b.not_(fflags))
+        self.b.cbranch(self.b.icmp_unsigned("!=", new, ir.Constant(I64, 0)), accrue, done).set_weights([1, 1000])
+        self.b.position_at_end(accrue)
+        self.store_field("fflags", self.b.or_(fflags, raised))
+        self.store_field("mstatus", self.b.or_(self.load_field("mstatus"), ir.Constant(I64, FS_SD)))
+        self.b.branch(done)
+        self.b.position_at_end(done)
+        self.fp_pending = False
+
+    def _mxcsr_call(self, name: str, value: int | None = None) -> ir.Value:
+        """LDMXCSR ``value`` or STMXCSR (through a stack slot); the value read."""
+        if getattr(self, "_mxcsr", None) is None:
+            self._mxcsr = self._ab.alloca(I32, name="mxcsr")
+        fn = self.module.globals.get(name) or ir.Function(
+            self.module, ir.FunctionType(ir.VoidType(), [ir.PointerType()]), name)
+        if value is not None:
+            self.b.store(ir.Constant(I32, value), self._mxcsr)
+        self.b.call(fn, [self._mxcsr])
+        return self.b.load(self._mxcsr, typ=I32)
+
+    def _fflags_table(self) -> ir.GlobalVariable:
+        name = "mxcsr_fflags"
+        if name not in self.module.globals:
+            table = ir.GlobalVariable(self.module, ir.ArrayType(I8, 64), name)
+            table.initializer = ir.Constant(table.value_type, [fflags_of(m) for m in range(64)])
+            table.global_constant = True
+            table.linkage = "internal"
+        return self.module.globals[name]
