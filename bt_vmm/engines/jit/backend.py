@@ -110,15 +110,22 @@ class IRValues:
         self.b.position_at_end(fast)
         fast_v = self._load_host(host, size, False)
         self.b.branch(join)
+        value = self._join_slow(fast_v, fast, slow, join, slow_path)
+        return self.sext(value, 8 * size) if signed and size < 8 else value
+
+    def _join_slow(self, fast_value: ir.Value, fast_end: ir.Block, slow: ir.Block, join: ir.Block,
+                   slow_path: Callable[[], ir.Value]) -> ir.Value:
+        """Emit ``slow_path()`` in ``slow``; in ``join``, the value of
+        whichever path came (the fast one from ``fast_end``)."""
         self.b.position_at_end(slow)
-        slow_v = slow_path()
+        slow_value = slow_path()
         slow_end = self.b.block
         self.b.branch(join)
         self.b.position_at_end(join)
         value = self.b.phi(I64)
-        value.add_incoming(fast_v, fast)
-        value.add_incoming(slow_v, slow_end)
-        return self.sext(value, 8 * size) if signed and size < 8 else value
+        value.add_incoming(fast_value, fast_end)
+        value.add_incoming(slow_value, slow_end)
+        return value
 
     def _load_or_leave(self, hit: ir.Value, host: ir.Value, size: int, signed: bool, leave: ir.Block) -> ir.Value:
         """A load of ``size`` bytes from ``host`` when ``hit``, else on to

@@ -72,17 +72,14 @@ class InlineFP:
         bits = self.b.bitcast(self._constrained(name, [self.b.bitcast(self.v(a), DOUBLE) for a in operands]), I64)
         number = self.b.icmp_unsigned("<=", self.b.and_(bits, ir.Constant(I64, MAGNITUDE)), ir.Constant(I64, EXPONENT))
         self.b.cbranch(number, join, slow).set_weights([1000, 1])
-        self.b.position_at_end(slow)
-        slow_value = helper()   # (settles first)
-        self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)   # drop the helper's flags
-        self.fp_pending = True
-        slow_end = self.b.block
-        self.b.branch(join)
-        self.b.position_at_end(join)
-        result = self.b.phi(I64)
-        result.add_incoming(bits, fast)
-        result.add_incoming(slow_value, slow_end)
-        return result
+
+        def slow_path() -> ir.Value:
+            value = helper()   # (settles first)
+            self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)   # drop the helper's flags
+            self.fp_pending = True
+            return value
+
+        return self._join_slow(bits, fast, slow, join, slow_path)
 
     def _constrained(self, name: str, operands: list[ir.Value]) -> ir.Value:
         fname = f"llvm.experimental.constrained.{OPERATIONS[name]}.f64"
