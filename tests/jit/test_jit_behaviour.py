@@ -19,6 +19,7 @@ from .common import (
     make_hart,
     run_both,
     run_with_exit_request,
+    snapshot,
 )
 
 A0, A1, A2, A3, T0, T1, T2, T3, RA = 10, 11, 12, 13, 5, 6, 7, 28, 1
@@ -260,3 +261,36 @@ def test_fp_arithmetic_in_hot_loops(layout, frm, values, flags):
     ref, jit, _ = run_both(layout, words, hot=2, regs={T0: 50}, fregs=fregs, limit=50 * 6 + 20)
     assert_same(ref, jit)
     assert ref["fflags"] == {"none": 0, "inexact": lib.FFLAG_NX, "invalid": lib.FFLAG_NV}.get(flags, ref["fflags"])
+
+
+class InexactDevice:
+    """Reads compute in Python floating point, which leaves MXCSR's
+    inexact flag set: not the guest's flag."""
+
+    def read(self, offset: int, size: int) -> int:
+        return int((offset + 1.0) / 3.0 * 3)
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        pass
+
+
+def test_device_flags_do_not_reach_fflags():
+    """A device read between in-place FP operations: fflags stays the
+    guest's (exact additions: no flag)."""
+    words = [
+        encode("fadd.d", rd=10, rs1=11, rs2=12, rm=7),
+        encode("lw", rd=A1, rs1=T3, imm=0),          # the device
+        encode("fadd.d", rd=13, rs1=11, rs2=12, rm=7),
+        encode("addi", rd=A0, rs1=A0, imm=1),
+        encode("blt", rs1=A0, rs2=T0, off=-16),
+        encode("jal", rd=0, off=0),
+    ]
+    states = []
+    for make in (ReferenceInterpreter, lambda h: JitEngine(h, hot=2, background=False)):
+        h = make_hart(SYSTEM, words, regs={T0: 40, T3: 0x10000000}, fregs={11: _d(1.0), 12: _d(2.0)}, limit=40 * 5 + 10)
+        h.map_device(0x10000000, 0x1000, InexactDevice())
+        make(h).run()
+        states.append(snapshot(h, []))
+        h.close()
+    assert_same(*states)
+    assert states[1]["fflags"] == 0 and states[1]["x"][A1] == 1

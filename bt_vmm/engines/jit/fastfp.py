@@ -88,6 +88,19 @@ class InlineFP:
         return self.b.call(fn, operands + [ir.MetaDataString(self.module, "round.tonearest"),
                                            ir.MetaDataString(self.module, "fpexcept.strict")])
 
+    def _helper(self, name: str, *args) -> ir.Value:
+        """A C helper call (a memory slow path, say) inside a group: settle
+        before it, and clear after it whatever it left in MXCSR (a device
+        model in Python may compute in floating point), so the group goes
+        on as on the path that did not call it."""
+        if not self.fp_pending:
+            return super()._helper(name, *args)
+        self.settle_fp()
+        result = super()._helper(name, *args)
+        self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)
+        self.fp_pending = True
+        return result
+
     def settle_fp(self) -> None:
         """Accrue the flags MXCSR holds into fflags (and mark FS dirty when
         that adds one), if the block computed in place since the last time."""

@@ -124,7 +124,7 @@ class _Stub:
     external: bool
 
 
-class RegionEmitter(IRValues, fastfp.InlineFP):
+class RegionEmitter(fastfp.InlineFP, IRValues):
     """Emits one region function; implements the builder protocol for the
     instruction being translated (bt_vmm.isa.builder)."""
 
