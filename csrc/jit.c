@@ -77,16 +77,31 @@ static jit_block_fn lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t 
     }
 }
 
+static jit_hot_t *hot_entry(jit_ctx_t *c, uint64_t pc)
+{
+    return &c->hot[((pc >> 1) * 0x9E3779B97F4A7C15ULL >> 40) & (JIT_HOT_SIZE - 1)];
+}
+
+void bt_jit_snooze(jit_ctx_t *c, uint64_t pc)
+{
+    jit_hot_t *e = hot_entry(c, pc);
+    if (e->pc == pc)
+        e->next = e->count + JIT_SNOOZE * c->hot_threshold;
+}
+
 /* Count an entry into the untranslated block at pc; nonzero each time it
- * has run another hot_threshold times (a block that is inside a region
- * but still reached through the dispatcher, e.g. a return site, gets a
- * region of its own at its second turn). */
+ * has run another hot_threshold times since the last (a block that is
+ * inside a region but still reached through the dispatcher, e.g. a return
+ * site, gets a region of its own at its second turn), or after a snooze. */
 static int entered_cold(jit_ctx_t *c, uint64_t pc)
 {
-    jit_hot_t *e = &c->hot[((pc >> 1) * 0x9E3779B97F4A7C15ULL >> 40) & (JIT_HOT_SIZE - 1)];
+    jit_hot_t *e = hot_entry(c, pc);
     if (e->pc != pc)
-        *e = (jit_hot_t){pc, 0};
-    return ++e->count % c->hot_threshold == 0;
+        *e = (jit_hot_t){pc, 0, c->hot_threshold};
+    if (++e->count < e->next)
+        return 0;
+    e->next = e->count + c->hot_threshold;
+    return 1;
 }
 
 static int run(jit_ctx_t *c, hart_t *h);

@@ -61,6 +61,7 @@ typedef struct {
 typedef struct {
     uint64_t pc;
     uint64_t count;
+    uint64_t next;   /* the count of the next JIT_RUN_HOT */
 } jit_hot_t;
 
 typedef struct jit_ctx {
@@ -98,6 +99,11 @@ void bt_jit_clear_ic(jit_ctx_t *c);   /* empties the indirect-jump cache */
 /* Forget the cold tier's block-entry counts (so that code becomes hot again
  * after its translations are dropped). */
 void bt_jit_clear_hot(jit_ctx_t *c);
+/* pc's block has nothing to gain from JIT_RUN_HOT for a while (its region
+ * is being compiled): the next one comes after JIT_SNOOZE times the
+ * threshold, not after the threshold. */
+void bt_jit_snooze(jit_ctx_t *c, uint64_t pc);
+#define JIT_SNOOZE 16
 /* From the compile thread: translations are ready.  The thread running the
  * guest leaves native code at its next check and bt_jit_run returns
  * JIT_RUN_INSTALL. */

@@ -113,3 +113,22 @@ def test_cancel_drops_the_jobs_not_started():
     gate.set()
     thread.wait()
     assert thread.take() == [True]
+
+
+def test_a_block_being_compiled_is_not_reported_hot_again_and_again(monkeypatch):
+    """While its batch is on the compile thread, a hot block in the cold
+    tier comes back to Python (which waits for the GIL) once per snooze
+    (JIT_SNOOZE times the threshold), not at every threshold."""
+    h = make_hart(USER, counting_loop(), regs={T2: USER.data}, limit=300_000)
+    engine = JitEngine(h, hot=16, disk_cache=None)
+    gate, build = threading.Event(), engine.cache.build
+    monkeypatch.setattr(engine.cache, "build", lambda *a, **k: gate.wait(30) and build(*a, **k))
+    reports, hot = [], engine._hot
+    monkeypatch.setattr(engine, "_hot", lambda p: (reports.append(p.pc), hot(p)))
+    try:
+        assert engine.run() == lib.EXIT_LIMIT     # all of it in the cold tier
+    finally:
+        gate.set()
+        engine.close()
+    entries = 300_000 // len(counting_loop())    # of the loop's first block, about
+    assert 0 < reports.count(USER.code) <= 2 * entries // (lib.JIT_SNOOZE * 16) + 2

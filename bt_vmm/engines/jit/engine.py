@@ -80,7 +80,7 @@ class JitEngine:
         if tracer is None:   # tracing sees every instruction: the reference interpreter runs all
             ctx.fi, fi.jit, fi.stop_on_jump = fi, ctx, 1
         ctx.hot_threshold = self.hot
-        # pc, entries, pc, entries, ... of the cold tier's counters, viewed without copying
+        # pc, entries, next, pc, entries, next... of the cold tier's counters, viewed without copying
         self._counters = memoryview(ffi.buffer(ctx.hot)).cast("Q")
         self.untranslatable: set[Key] = set()
         self.pending: set[Key] = set()   # being translated on the compile thread
@@ -164,11 +164,14 @@ class JitEngine:
     def _hot(self, h) -> None:
         key = self._key(h.pc)
         if key is None or key in self.cache or key in self.untranslatable:
-            return
-        if key in self.pending:
+            lib.bt_jit_snooze(self.cache.ctx, h.pc)
+        elif key in self.pending:
+            # Being compiled: noted once; until its batch is in, coming back
+            # here would only wait for the compile thread's hold on the GIL.
             self.wanted.add(key)
-            return
-        self._translate_hot(key)
+            lib.bt_jit_snooze(self.cache.ctx, h.pc)
+        else:
+            self._translate_hot(key)
 
     # --- translation ---
     def _submit(self, plans: dict[Key, RegionPlan], level: int,
@@ -200,7 +203,7 @@ class JitEngine:
     def _heat(self) -> dict[int, int]:
         """The cold tier's block-entry counts by pc."""
         flat = self._counters.tolist()
-        return {pc: n for pc, n in zip(flat[::2], flat[1::2]) if n}
+        return {pc: n for pc, n in zip(flat[::3], flat[1::3]) if n}
 
     def _translate_hot(self, key: Key) -> None:
         """Translate ``key`` together with the warmest other block starts (one
