@@ -43,6 +43,7 @@ SIZES = {
               "nbody": 1000000},
 }
 PROGRAMS = list(SIZES["small"])
+FIRST_RUN = "jit-first"   # the runner name of the JIT's first runs (--first-run)
 INTEGER = ("intmix", "sha256", "qsort", "nqueens", "matmul")
 
 
@@ -83,13 +84,16 @@ def guest_path(program: str) -> pathlib.Path:
     return GUESTS / f"{program}.elf"
 
 
-def run_engine(engine: str, program: str, size: int, workdir: pathlib.Path) -> Measurement:
+def run_engine(engine: str, program: str, size: int, workdir: pathlib.Path,
+               cache: pathlib.Path | None = None, label: str | None = None) -> Measurement:
     """One whole ``bt-vmm run`` process: its wall time includes Python start-up,
-    loading and compilation, like qemu's and native's."""
-    stats_file = workdir / f"{program}.{engine}.json"
+    loading and compilation, like qemu's and native's.  ``cache``: the disk
+    cache it uses instead of the default one; ``label``: its runner name."""
+    label = label or engine
+    stats_file = workdir / f"{program}.{label}.json"
     cmd = [sys.executable, "-m", "bt_vmm", "run", "--engine", engine, "--stats-json", str(stats_file),
            str(guest_path(program)), str(size)]
-    m = run_process(engine, cmd)
+    m = run_process(label, cmd, {"BT_VMM_CACHE": str(cache)} if cache else {})
     if m.status == 0:
         stats = json.loads(stats_file.read_text())
         m.instructions = stats.pop("instructions")
@@ -97,9 +101,21 @@ def run_engine(engine: str, program: str, size: int, workdir: pathlib.Path) -> M
     return m
 
 
-def run_process(runner: str, cmd: list[str]) -> Measurement:
+def run_first(program: str, size: int, workdir: pathlib.Path) -> Measurement:
+    """The JIT's first run of a program: no translations on disk.  Its cache
+    is a fresh directory seeded with the fast tier's handlers, which depend
+    on the bt-vmm version alone (not on the program) and are not the JIT's
+    compilation."""
+    from bt_vmm.engines.diskcache import DiskCache, default_directory
+
+    with tempfile.TemporaryDirectory(dir=workdir) as cache:
+        DiskCache(default_directory()).copy_kind("fast", pathlib.Path(cache))
+        return run_engine("jit", program, size, workdir, pathlib.Path(cache), FIRST_RUN)
+
+
+def run_process(runner: str, cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={"PATH": os.environ.get("PATH", "")})
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), **(env or {})})
     return Measurement(runner, time.perf_counter() - t0, proc.stdout, proc.returncode)
 
 
@@ -115,13 +131,16 @@ def build_native(program: str, workdir: pathlib.Path) -> pathlib.Path | None:
 
 def bench_program(
     program: str, size: int, engines: list[str], workdir: pathlib.Path, qemu: str | None, native: bool,
-    repeat: int = 1,
+    repeat: int = 1, first_run: bool = False,
 ) -> ProgramResult:
     """Every runner ``repeat`` times, in interleaved rounds (so a noisy
     moment on a shared machine hits them alike); each keeps its fastest
-    run, and a failed run if any failed."""
+    run, and a failed run if any failed.  ``first_run``: the JIT's first
+    run too (see run_first)."""
     exe = build_native(program, workdir) if native else None
     runners: list[Callable[[], Measurement]] = [partial(run_engine, e, program, size, workdir) for e in engines]
+    if first_run:
+        runners.append(partial(run_first, program, size, workdir))
     if qemu:
         runners.append(partial(run_process, "qemu", [qemu, str(guest_path(program)), str(size)]))
     if exe is not None:
@@ -227,6 +246,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scale the default sizes (not nqueens' board size)")
     parser.add_argument("--no-qemu", action="store_true", help="skip qemu-riscv64")
     parser.add_argument("--no-native", action="store_true", help="skip the host-native build")
+    parser.add_argument("--first-run", action="store_true",
+                        help=f"also time the JIT's first run of each program, with no translations on disk "
+                             f"(runner {FIRST_RUN}; the large sizes)")
     parser.add_argument("--plot", metavar="PNG", help="write a bar chart (needs matplotlib)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
 
@@ -271,7 +293,8 @@ def main(args: argparse.Namespace) -> int:
                 size = sizes_for(workload, args.quick, args.size)[program]
                 console.print(f"[dim]running {program} {size} on {', '.join(group)}...[/dim]")
                 results.append(bench_program(program, size, group, pathlib.Path(tmp), qemu,
-                                             not args.no_native, args.repeat))
+                                             not args.no_native, args.repeat,
+                                             args.first_run and workload == "large"))
     out = Console(width=None if sys.stdout.isatty() else 160)  # no truncation in a pipe
     out.print(table(results))
     if args.markdown:

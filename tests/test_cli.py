@@ -318,3 +318,24 @@ def test_bench_keeps_each_runners_fastest_run_and_any_failure():
     assert _best(runs).seconds == 1.2
     broken = Measurement("jit", 0.1, "", 1)
     assert _best(runs + [broken]) is broken
+
+
+def test_bench_first_run_starts_without_translations(tmp_path, capfd):
+    from bt_vmm.bench import FIRST_RUN, run_first
+    m = run_first("nqueens", 12, tmp_path)
+    assert m.status == 0 and m.runner == FIRST_RUN and m.output.startswith("nqueens 12 ")
+    assert m.engine_stats["compile batches"] > 0 and m.engine_stats["batches from the disk cache"] == 0
+    assert main(["bench", "--quick", "--repeat", "1", "--programs", "nqueens", "--engines", "jit",
+                 "--first-run", "--no-qemu", "--no-native"]) == 0
+    assert any(FIRST_RUN in line and "ok" in line for line in capfd.readouterr().out.splitlines())
+
+
+def test_disk_cache_seeds_another_with_one_kind(tmp_path):
+    from bt_vmm.engines.diskcache import DiskCache
+    src, dst = DiskCache(tmp_path / "a"), tmp_path / "b"
+    dst.mkdir()
+    src.put(src.key("fast", "handlers"), b"H")
+    src.put(src.key("jit", "region"), b"R")
+    src.copy_kind("fast", dst)
+    assert DiskCache(dst).get(src.key("fast", "handlers")) == b"H"
+    assert DiskCache(dst).get(src.key("jit", "region")) is None

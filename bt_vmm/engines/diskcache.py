@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
+import shutil
 import tempfile
 import time
 from functools import cache
@@ -121,6 +122,12 @@ class DiskCache:
             self._prune()
         except OSError:
             pass
+
+    def copy_kind(self, kind: str, directory: pathlib.Path) -> None:
+        """Copy the entries of ``kind`` into ``directory`` (to seed another cache)."""
+        if self.enabled and self.directory.is_dir():
+            for path in self.directory.glob(f"{kind}-*{SUFFIX}"):
+                shutil.copy2(path, directory)
 
     def _prune(self) -> None:
         """Delete the least recently used entries while over the cap."""
