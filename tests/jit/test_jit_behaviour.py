@@ -220,22 +220,25 @@ def test_misaligned_stores_inside_a_hot_loop(layout):
     assert jit["x"][A2] == sum(range(200))
 
 
-def _d(x: float) -> int:
+def _bits(x: float, p: str) -> int:
+    """The register bits of ``x`` in precision ``p`` (singles NaN-boxed)."""
     import struct
-    return struct.unpack("<Q", struct.pack("<d", x))[0]
+    if p == "d":
+        return struct.unpack("<Q", struct.pack("<d", x))[0]
+    return 0xFFFFFFFF00000000 | struct.unpack("<I", struct.pack("<f", x))[0]
 
 
-def fp_loop(frm: int) -> list[int]:
+def fp_loop(frm: int, p: str) -> list[int]:
     """frm = ``frm``, then t0 times: fa0 = fa1 + fa2, fa3 = fa3 * fa4 (both in
-    the dynamic mode), a1 = fcvt.wu.d(fa5) (round down), fa6 = fa6 + fa7
-    after it in the same block."""
+    the dynamic mode), a1 = fcvt.wu(fa5) (round down), fa6 = fa6 + fa7
+    after it in the same block (precision ``p``)."""
     rm = 7
     return [
         encode("csrrwi", rd=0, csr=2, uimm=frm),
-        encode("fadd.d", rd=10, rs1=11, rs2=12, rm=rm),
-        encode("fmul.d", rd=13, rs1=13, rs2=14, rm=rm),
-        encode("fcvt.wu.d", rd=A1, rs1=15, rm=2),
-        encode("fadd.d", rd=16, rs1=16, rs2=17, rm=rm),
+        encode(f"fadd.{p}", rd=10, rs1=11, rs2=12, rm=rm),
+        encode(f"fmul.{p}", rd=13, rs1=13, rs2=14, rm=rm),
+        encode(f"fcvt.wu.{p}", rd=A1, rs1=15, rm=2),
+        encode(f"fadd.{p}", rd=16, rs1=16, rs2=17, rm=rm),
         encode("addi", rd=A0, rs1=A0, imm=1),
         encode("blt", rs1=A0, rs2=T0, off=-20),
         encode("jal", rd=0, off=0),
@@ -243,21 +246,22 @@ def fp_loop(frm: int) -> list[int]:
 
 
 @LAYOUTS
+@pytest.mark.parametrize("p", ["d", "s"])
 @pytest.mark.parametrize("frm", [0, 3])
 @pytest.mark.parametrize("values,flags", [
     ((1.0, 2.0, 1.0, 1.0, 2.0, 1.0), "none"),               # exact: no flag
     ((1.0, 1e-30, 1.0, 1.0, 2.0, 1.0), "inexact"),         # 1 + 1e-30: NX
     ((1.0, 2.0, 1.0, 1.0, -0.5, 1.0), "invalid"),          # fcvt.wu of -0.5: NV only
-    ((0.0, 1.0, 1e300, 1e10, -0.5, 0.0), "overflow"),      # fa3 overflows; fcvt.wu of -0.5: NV only
+    ((0.0, 1.0, 1e30, 1e10, -0.5, 0.0), "overflow"),       # fa3 overflows; fcvt.wu of -0.5: NV only
     ((float("inf"), float("-inf"), 0.0, float("inf"), 2.0, 1.0), "nan"),   # NaN results: canonical, NV
 ])
-def test_fp_arithmetic_in_hot_loops(layout, frm, values, flags):
-    """Double arithmetic computed in place (round to nearest) or by the
-    helpers (dynamic mode RUP) gives the reference's results and fflags;
-    the flags a conversion helper leaves in MXCSR are not accrued."""
+def test_fp_arithmetic_in_hot_loops(layout, p, frm, values, flags):
+    """Arithmetic computed in place (round to nearest) or by the helpers
+    (dynamic mode RUP) gives the reference's results and fflags; the flags
+    a conversion helper leaves in MXCSR are not accrued."""
     fa1, fa2, fa3, fa4, fa5, fa7 = values
-    words = fp_loop(frm)
-    fregs = {11: _d(fa1), 12: _d(fa2), 13: _d(fa3), 14: _d(fa4), 15: _d(fa5), 16: _d(0.0), 17: _d(fa7)}
+    words = fp_loop(frm, p)
+    fregs = {r: _bits(v, p) for r, v in zip((11, 12, 13, 14, 15, 16, 17), (fa1, fa2, fa3, fa4, fa5, 0.0, fa7))}
     ref, jit, _ = run_both(layout, words, hot=2, regs={T0: 50}, fregs=fregs, limit=50 * 6 + 20)
     assert_same(ref, jit)
     assert ref["fflags"] == {"none": 0, "inexact": lib.FFLAG_NX, "invalid": lib.FFLAG_NV}.get(flags, ref["fflags"])
@@ -287,7 +291,8 @@ def test_device_flags_do_not_reach_fflags():
     ]
     states = []
     for make in (ReferenceInterpreter, lambda h: JitEngine(h, hot=2, background=False)):
-        h = make_hart(SYSTEM, words, regs={T0: 40, T3: 0x10000000}, fregs={11: _d(1.0), 12: _d(2.0)}, limit=40 * 5 + 10)
+        h = make_hart(SYSTEM, words, regs={T0: 40, T3: 0x10000000}, fregs={11: _bits(1.0, "d"), 12: _bits(2.0, "d")},
+                      limit=40 * 5 + 10)
         h.map_device(0x10000000, 0x1000, InexactDevice())
         make(h).run()
         states.append(snapshot(h, []))

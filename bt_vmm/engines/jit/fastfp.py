@@ -1,12 +1,13 @@
-"""Double-precision arithmetic in place of its callouts.
+"""Floating-point arithmetic in place of its callouts.
 
 The C helpers (csrc/fpu.c) are what an FP instruction means: RISC-V
 rounding modes, canonical NaNs, fflags.  While the JIT runs a hart the
 guest owns MXCSR (bt_fp_enter: round to nearest, exceptions masked), so
 when the guest rounds to nearest too the host's SSE result is the RISC-V
 result unless it is a NaN (RISC-V returns the canonical one).  Generated
-code therefore computes add, sub, mul, div, sqrt and fmadd in place and
-calls the helper only for a NaN result or another rounding mode.
+code therefore computes add, sub, mul, div, sqrt and fmadd (single and
+double) in place and calls the helper only for a NaN result, another
+rounding mode, or a single-precision operand that is not NaN-boxed.
 
 The flags: a group of such operations starts by clearing MXCSR's flags
 (helpers leave flags there that are not the guest's, e.g. inexact from a
@@ -24,18 +25,30 @@ from llvmlite import ir
 
 from bt_vmm._core import lib
 
+from dataclasses import dataclass
+
 I8 = ir.IntType(8)
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
-DOUBLE = ir.DoubleType()
 META = ir.MetaDataType()
+BOX = 0xFFFFFFFF00000000   # the upper half of a NaN-boxed single
 
+
+@dataclass(frozen=True)
+class Format:
+    type: ir.Type
+    bits: ir.IntType
+    suffix: str        # of the intrinsics: f32, f64
+    infinity: int      # the bits of +inf: a larger magnitude is a NaN
+    magnitude: int     # every bit but the sign
+
+
+SINGLE = Format(ir.FloatType(), I32, "f32", 0x7F800000, 0x7FFFFFFF)
+DOUBLE = Format(ir.DoubleType(), I64, "f64", 0x7FF0000000000000, (1 << 63) - 1)
 # callout -> constrained intrinsic (its operands come before rm)
-OPERATIONS = {"fadd_d": "fadd", "fsub_d": "fsub", "fmul_d": "fmul", "fdiv_d": "fdiv", "fsqrt_d": "sqrt",
-              "fmadd_d": "fma"}
+INTRINSICS = {"fadd": "fadd", "fsub": "fsub", "fmul": "fmul", "fdiv": "fdiv", "fsqrt": "sqrt", "fmadd": "fma"}
+OPERATIONS = {f"{name}_{p}": (op, fmt) for name, op in INTRINSICS.items() for p, fmt in (("s", SINGLE), ("d", DOUBLE))}
 MXCSR_FLAGS = 0x3F
-EXPONENT = 0x7FF0000000000000
-MAGNITUDE = (1 << 63) - 1
 FS_SD = (3 << 13) | (1 << 63)   # mstatus.FS = dirty, and SD
 
 
@@ -62,15 +75,22 @@ class InlineFP:
         if not self.fp_pending:   # a group starts: no flags (on every path on from here)
             self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)
             self.fp_pending = True
+        op, fmt = OPERATIONS[name]
+        operands = [self.v(a) for a in operands]
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("fp_fast", "fp_slow", "fp_join"))
+        usable = ir.Constant(ir.IntType(1), 1)
         if rm == lib.RM_DYN:
-            rne = self.b.icmp_unsigned("==", self.load_field("frm"), ir.Constant(I64, lib.RM_RNE))
-            self.b.cbranch(rne, fast, slow).set_weights([1000, 1])
-        else:
-            self.b.branch(fast)
+            usable = self.b.icmp_unsigned("==", self.load_field("frm"), ir.Constant(I64, lib.RM_RNE))
+        if fmt is SINGLE:   # every operand NaN-boxed
+            upper = self.b.and_(self._and_all(operands), ir.Constant(I64, BOX))
+            usable = self.b.and_(usable, self.b.icmp_unsigned("==", upper, ir.Constant(I64, BOX)))
+        self.b.cbranch(usable, fast, slow).set_weights([1000, 1])
         self.b.position_at_end(fast)
-        bits = self.b.bitcast(self._constrained(name, [self.b.bitcast(self.v(a), DOUBLE) for a in operands]), I64)
-        number = self.b.icmp_unsigned("<=", self.b.and_(bits, ir.Constant(I64, MAGNITUDE)), ir.Constant(I64, EXPONENT))
+        values = [self.b.bitcast(self.b.trunc(a, fmt.bits) if fmt is SINGLE else a, fmt.type) for a in operands]
+        raw = self.b.bitcast(self._constrained(op, fmt, values), fmt.bits)
+        magnitude = self.b.and_(raw, ir.Constant(fmt.bits, fmt.magnitude))
+        number = self.b.icmp_unsigned("<=", magnitude, ir.Constant(fmt.bits, fmt.infinity))
+        bits = self.b.or_(self.b.zext(raw, I64), ir.Constant(I64, BOX)) if fmt is SINGLE else raw
         self.b.cbranch(number, join, slow).set_weights([1000, 1])
 
         def slow_path() -> ir.Value:
@@ -81,10 +101,16 @@ class InlineFP:
 
         return self._join_slow(bits, fast, slow, join, slow_path)
 
-    def _constrained(self, name: str, operands: list[ir.Value]) -> ir.Value:
-        fname = f"llvm.experimental.constrained.{OPERATIONS[name]}.f64"
+    def _and_all(self, values: list[ir.Value]) -> ir.Value:
+        result = values[0]
+        for v in values[1:]:
+            result = self.b.and_(result, v)
+        return result
+
+    def _constrained(self, op: str, fmt: Format, operands: list[ir.Value]) -> ir.Value:
+        fname = f"llvm.experimental.constrained.{op}.{fmt.suffix}"
         fn = self.module.globals.get(fname) or ir.Function(
-            self.module, ir.FunctionType(DOUBLE, [DOUBLE] * len(operands) + [META, META]), fname)
+            self.module, ir.FunctionType(fmt.type, [fmt.type] * len(operands) + [META, META]), fname)
         return self.b.call(fn, operands + [ir.MetaDataString(self.module, "round.tonearest"),
                                            ir.MetaDataString(self.module, "fpexcept.strict")])
 
