@@ -274,9 +274,9 @@ class CodeCache:
         return info, str(module), log
 
     def _stored(self, key: Key, plan: RegionPlan, level: int) -> tuple[RegionInfo, bytes] | None:
-        """The region (and its object code) the disk cache holds for ``key`` at ``level``, if one
-        was translated from the code that is in guest memory now.  The
-        plan's other answers (which blocks ran, where other regions start,
+        """The region (and its object code) the disk cache holds for ``key``
+        at ``level``, if one was translated from the code that is in guest
+        memory now.  The plan's other answers (which blocks ran, where other regions start,
         heat) only shaped it: any stored variant will do.  A few variants
         are kept per key (other programs, other code at the same place)."""
         disk_key = self._disk_key(key, plan, level)
