@@ -38,6 +38,7 @@ from bt_vmm.engines.jit.region import (
 M64 = (1 << 64) - 1
 Key = tuple[int, int, int]   # (virtual pc, physical pc, mode)
 VARIANTS = 4   # stored translations per batch key (see CodeCache._stored)
+_VARIANT_CHOICE = random.Random()   # our own: the global generator belongs to the embedding program
 _JIT_BITS = lib.JIT_PAGE_CODE | lib.JIT_PAGE_WRITTEN
 
 
@@ -247,7 +248,7 @@ class CodeCache:
             if name in stores:
                 disk_key, log = stores[name]
                 key = next(k for k, i in built.items() if i.name == name)
-                self.disk.put(f"{disk_key}-{random.randrange(VARIANTS)}", replay.pack(log, {key: built[key]}, obj))
+                self.disk.put(f"{disk_key}-{_VARIANT_CHOICE.randrange(VARIANTS)}", replay.pack(log, {key: built[key]}, obj))
 
         engine = self._compile(modules, level, compiled)
         sizes = _text_sizes(modules) if os.environ.get("BT_VMM_PERF_MAP") else {}
