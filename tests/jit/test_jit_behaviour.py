@@ -299,3 +299,29 @@ def test_device_flags_do_not_reach_fflags():
         h.close()
     assert_same(*states)
     assert states[1]["fflags"] == 0 and states[1]["x"][A1] == 1
+
+
+@LAYOUTS
+def test_fp_csr_accesses_stay_in_the_region(layout):
+    """fflags/frm accesses (a quiet compare's save and restore, rounding
+    mode switches) inside a hot loop: the loop stays in its region, and
+    every operation sees the mode set just before it."""
+    words = [
+        encode("csrrwi", rd=0, csr=2, uimm=3),                   # frm = RUP
+        encode("fadd.d", rd=10, rs1=11, rs2=12, rm=7),           # rounds up
+        encode("csrrwi", rd=0, csr=2, uimm=0),                   # frm = RNE
+        encode("fadd.d", rd=13, rs1=11, rs2=12, rm=7),
+        encode("csrrs", rd=14, csr=1, rs1=0),                    # frflags a4
+        encode("flt.d", rd=15, rs1=11, rs2=16),                  # NaN operand: NV
+        encode("csrrw", rd=0, csr=1, rs1=14),                    # fsflags a4: NV gone
+        encode("addi", rd=A0, rs1=A0, imm=1),
+        encode("blt", rs1=A0, rs2=T0, off=-32),
+        encode("jal", rd=0, off=0),
+    ]
+    fregs = {11: _bits(1.0, "d"), 12: _bits(1e-30, "d"), 16: 0x7FF8000000000000}
+    ref, jit, eng = run_both(layout, words, hot=2, regs={T0: 200}, fregs=fregs, limit=200 * 9 + 20)
+    assert_same(ref, jit)
+    assert jit["f"][10] == _bits(1.0, "d") + 1 and jit["f"][13] == _bits(1.0, "d")
+    assert jit["fflags"] == lib.FFLAG_NX
+    if layout is USER:   # (the system VM's regions do not loop)
+        assert eng.stats.dispatches < 10

@@ -29,6 +29,7 @@ from typing import Callable
 from llvmlite import ir
 
 from bt_vmm._core import ffi, lib
+from bt_vmm.cpu.csrs import csr_number
 from bt_vmm.engines.jit import fastfp
 from bt_vmm.engines.jit.backend import I1, I8, I64, PTR, IRValues, const
 from bt_vmm.engines.jit.layout import HART_FIELDS, offset
@@ -44,6 +45,10 @@ CTX_IC = ffi.offsetof("jit_ctx_t", "ic")
 IC_ENTRY = ffi.sizeof("jit_ic_t")
 CHAIN, INDIRECT = "chain", "indirect"   # exits that continue in another translation
 MAX_RETURN_SITES = 16   # cases of an indirect jump's switch over the region's return sites
+# CSRs whose accesses change nothing a translation depends on (only FP state,
+# which in-place FP reads from the hart): no need to leave the region.
+# Quiet FP compares save and restore fflags around each compare.
+FP_CSRS = frozenset(csr_number(name) for name in ("fflags", "frm", "fcsr"))
 
 # Signatures of the C helpers generated code calls besides callouts.
 HELPERS = {
@@ -358,7 +363,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         # registers go to memory around them and the block ends after them.
         # Other callouts (FP helpers, LR/SC) only see their arguments and CSRs.
         self.settle_fp()
-        sensitive = self._spec.ends_block
+        sensitive = self._spec.ends_block and not (name == "csr" and args[0] in FP_CSRS)
         self._called |= sensitive
         if sensitive:
             self._deferred_block("flush")
