@@ -239,7 +239,11 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def set_f(self, r: int, v) -> None:
         self._set(self.fslots, r, "f", v)
         self.fdirty.add(r)
-        self.store_field("mstatus", self.b.or_(self.load_field("mstatus"), const(FS_MASK)))
+        # FS = dirty once per block: only a sensitive callout (which starts
+        # the block's values afresh) could clear it again.
+        if ("fs", "dirty") not in self._values:
+            self.store_field("mstatus", self.b.or_(self.load_field("mstatus"), const(FS_MASK)))
+            self._values[("fs", "dirty")] = True
 
     # ------------------------------------------------------------------
     # memory (builder protocol)
