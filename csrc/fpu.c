@@ -132,6 +132,11 @@ void bt_fp_leave(uint64_t host)
     mxcsr_set((uint32_t)host);
 }
 
+uint64_t bt_fp_mxcsr_fflags(uint64_t mxcsr)
+{
+    return MXCSR_FFLAGS[mxcsr & MXCSR_FLAGS];
+}
+
 /* --- register bits <-> values --- */
 
 static uint64_t sign_bit(const fmt_t *f)

@@ -38,6 +38,7 @@
  * host's MXCSR for bt_fp_leave. */
 uint64_t bt_fp_enter(void);
 void bt_fp_leave(uint64_t host);
+uint64_t bt_fp_mxcsr_fflags(uint64_t mxcsr);   /* the fflags bits of MXCSR's flag bits */
 #define MXCSR_GUEST 0x1f80   /* all exceptions masked, round to nearest, no flags */
 
 /* arithmetic, correctly rounded in rm */

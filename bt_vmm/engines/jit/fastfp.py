@@ -21,11 +21,11 @@ semantics, so LLVM neither folds it nor moves it across the MXCSR read.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from llvmlite import ir
 
 from bt_vmm._core import lib
-
-from dataclasses import dataclass
 
 I8 = ir.IntType(8)
 I32 = ir.IntType(32)
@@ -50,12 +50,6 @@ INTRINSICS = {"fadd": "fadd", "fsub": "fsub", "fmul": "fmul", "fdiv": "fdiv", "f
 OPERATIONS = {f"{name}_{p}": (op, fmt) for name, op in INTRINSICS.items() for p, fmt in (("s", SINGLE), ("d", DOUBLE))}
 MXCSR_FLAGS = 0x3F
 FS_SD = (3 << 13) | (1 << 63)   # mstatus.FS = dirty, and SD
-
-
-def fflags_of(mxcsr_flags: int) -> int:
-    """The fflags bits for MXCSR's flag bits (DE has no RISC-V counterpart)."""
-    pairs = ((1, lib.FFLAG_NV), (4, lib.FFLAG_DZ), (8, lib.FFLAG_OF), (16, lib.FFLAG_UF), (32, lib.FFLAG_NX))
-    return sum(ff for bit, ff in pairs if mxcsr_flags & bit)
 
 
 def inlinable(name: str, rm: object) -> bool:
@@ -161,7 +155,8 @@ class InlineFP:
         name = "mxcsr_fflags"
         if name not in self.module.globals:
             table = ir.GlobalVariable(self.module, ir.ArrayType(I8, 64), name)
-            table.initializer = ir.Constant(table.value_type, [fflags_of(m) for m in range(64)])
+            # the C helpers' own map (DE, denormal operand, has no RISC-V flag)
+            table.initializer = ir.Constant(table.value_type, [lib.bt_fp_mxcsr_fflags(m) for m in range(64)])
             table.global_constant = True
             table.linkage = "internal"
         return self.module.globals[name]
