@@ -283,10 +283,11 @@ class CodeCache:
         disk_key = self._disk_key(key, plan, level)
         for variant in range(VARIANTS):
             stored = replay.unpack(self.disk.get(f"{disk_key}-{variant}"))
-            if stored is not None and key in stored[1] and replay.same_code(stored[0], {key: plan}):
+            if stored is not None and key in stored[1] and stored[1][key].name == _region_name(disk_key) \
+                    and replay.same_code(stored[0], {key: plan}):
                 info = stored[1][key]
                 info.level = level
-                return (info, stored[2]) if info.name == _region_name(disk_key) else None
+                return info, stored[2]
         return None
 
     def _compile(self, modules: dict[str, tuple[str | None, bytes | None]], level: int,

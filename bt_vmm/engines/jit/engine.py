@@ -228,10 +228,9 @@ class JitEngine:
             """Does the region stop at ``target`` and chain to the region
             there?  Only for regions of its own batch, and not when that
             region leads back here (a loop split between two regions would
-            cross between them on every iteration).  Regions installed
-            earlier do not count: which exist yet depends on timing, and the
-            answers decide whether the disk cache can replay a translation;
-            code they hold is translated again instead."""
+            cross between them on every iteration).  Code of regions
+            installed earlier is translated again instead: one more copy,
+            but no crossing between regions either."""
             region = self.cache.building.get((target, target_paddr, mode))
             return region is not None and vpc not in region.starts and vpc not in region.chains
 
@@ -241,10 +240,8 @@ class JitEngine:
             fetched = fetch(target)
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
-        # Heat in buckets of 16x: finer counts vary from run to run and would
-        # keep the disk cache from replaying translations.
         return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region, ram_window=self._ram_window,
-                          heat=lambda pc: (heat.get(pc, 0).bit_length() + 3) // 4, tier_up=self.tier_up if level < TOP_LEVEL else 0)
+                          heat=lambda pc: heat.get(pc, 0).bit_length(), tier_up=self.tier_up if level < TOP_LEVEL else 0)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

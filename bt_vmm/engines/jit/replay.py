@@ -3,14 +3,13 @@
 What the translator emits for a region is decided by its key, the plan
 settings and the answers its plan gives while it works (the instruction
 bits at each pc, which blocks have run, where other regions start, how hot
-a block is).  A compiled region is stored in the disk cache with the log
-of every question asked and its answer.  Only the code answers decide
-whether the stored machine code is correct for this run: the others shaped
-the region (which blocks it holds, where it chains on) and vary with timing
-from run to run.  So a later request for the same key and settings reuses
-the stored code when its plan gives every logged code answer again, and no
-IR is built at all (building it costs far more than LLVM's share on a warm
-cache).
+a block is).  Only the code answers decide whether the machine code is
+correct for a run: the others shape the region (which blocks it holds,
+where it chains on) and vary with timing from run to run.  So a compiled
+region is stored in the disk cache with the log of the code it fetched,
+and a later request for the same key and settings reuses it when its plan
+fetches the same code at every pc in the log; no IR is built at all
+(building it costs far more than LLVM's share on a warm cache).
 """
 from __future__ import annotations
 
@@ -36,16 +35,16 @@ def signature(plans: dict[Key, RegionPlan]) -> str:
 
 
 def recording(plans: dict[Key, RegionPlan], log: list) -> dict[Key, RegionPlan]:
-    """The plans, each question to them appended to ``log`` with its answer."""
-    def asking(index: int, question: str, ask: Callable) -> Callable:
+    """The plans, each fetch they answer appended to ``log`` with its
+    answer (the code questions: the only ones same_code looks at)."""
+    def asking(index: int, fetch: Callable) -> Callable:
         def answer(*args):
-            result = ask(*args)
-            log.append([index, question, list(args), _plain(result)])
+            result = fetch(*args)
+            log.append([index, "fetch", list(args), _plain(result)])
             return result
         return answer
 
-    return {key: dataclasses.replace(plan, **{q: asking(i, q, getattr(plan, q)) for q in QUESTIONS})
-            for i, (key, plan) in enumerate(plans.items())}
+    return {key: dataclasses.replace(plan, fetch=asking(i, plan.fetch)) for i, (key, plan) in enumerate(plans.items())}
 
 
 def same_code(log: list, plans: dict[Key, RegionPlan]) -> bool:
