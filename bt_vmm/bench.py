@@ -107,9 +107,10 @@ def run_first(program: str, size: int, workdir: pathlib.Path) -> Measurement:
     on the bt-vmm version alone (not on the program) and are not the JIT's
     compilation."""
     from bt_vmm.engines.diskcache import DiskCache, default_directory
+    from bt_vmm.engines.fast.compiler import DISK_KIND
 
     with tempfile.TemporaryDirectory(dir=workdir) as cache:
-        DiskCache(default_directory()).copy_kind("fast", pathlib.Path(cache))
+        DiskCache(default_directory()).copy_kind(DISK_KIND, pathlib.Path(cache))
         return run_engine("jit", program, size, workdir, pathlib.Path(cache), FIRST_RUN)
 
 

@@ -28,6 +28,7 @@ from bt_vmm.engines.llvmsetup import init_llvm
 from bt_vmm.isa import REGISTRY
 
 SpecialKey = tuple[bool, str, tuple[int, ...]]   # (system, spec name, fields)
+DISK_KIND = "fast"   # the disk-cache kind of the handlers' objects
 
 
 def source_digest() -> str:
@@ -83,7 +84,7 @@ class HandlerCompiler:
 
     def _load_generic(self, system: bool) -> dict[str, int]:
         t0 = time.perf_counter()
-        key = self._disk.key("fast", "system" if system else "user", source_digest())
+        key = self._disk.key(DISK_KIND, "system" if system else "user", source_digest())
         names, obj = _unpack(self._disk.get(key))
         if names is not None:
             self._loaded_object = obj
