@@ -86,7 +86,7 @@ static int env_leave(int saved)
 
 #define MXCSR_FLAGS 0x3f     /* IE DE ZE OE UE PE */
 #define MXCSR_CONTROL 0xffc0 /* DAZ, exception masks, rounding control, FTZ */
-#define MXCSR_MASKS 0x1f80   /* every exception masked */
+#define MXCSR_MASKS MXCSR_GUEST   /* every exception masked (and rounding control 0: to nearest) */
 
 /* Control bits per RISC-V mode: masked, DAZ and FTZ off, rounding control. */
 static const uint32_t MXCSR_MODE[4] = {
