@@ -38,7 +38,7 @@ ffibuilder.set_source(
     sources=SOURCES,
     include_dirs=[str(HERE)],
     extra_compile_args=["-O2", "-std=gnu11", "-fno-strict-aliasing", "-frounding-math"],
-    libraries=["m"],
+    libraries=["m", "dl"],
 )
 
 if __name__ == "__main__":

@@ -17,17 +17,17 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
+import platform
 import shutil
 import tempfile
 import time
 from functools import cache
 
 import llvmlite
-from llvmlite import binding as llvm
 
 import bt_vmm
 from bt_vmm._core import ffi
-from bt_vmm.engines.llvmsetup import CODEGEN_OPTIONS, init_llvm
+from bt_vmm.engines.llvmsetup import CODEGEN_OPTIONS
 
 OFF = ("off", "0", "no", "false")
 MAX_BYTES = 256 << 20
@@ -49,14 +49,23 @@ def default_directory() -> pathlib.Path | None:
     return pathlib.Path(base) / "bt-vmm"
 
 
+def _cpu() -> str:
+    """The host CPU's model and features (what LLVM tunes code for), read
+    without loading LLVM: the kernel's view of CPUID."""
+    wanted = ("vendor_id", "cpu family", "model", "model name", "flags")
+    try:
+        lines = pathlib.Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
+    except OSError:
+        return platform.machine() + " " + platform.processor()
+    return "\n".join(line for line in lines if line.split(":")[0].strip() in wanted)
+
+
 @cache
 def _host() -> bytes:
     """What besides a caller's own inputs decides object code."""
-    init_llvm()
     layouts = [(s, [(n, f.offset) for n, f in ffi.typeof(s).fields])
                for s in ("hart_t", "tlb_entry_t", "fi_ctx_t", "fi_entry_t", "jit_ctx_t", "jit_ic_t")]
-    return "\n".join([llvmlite.__version__, bt_vmm.__version__, llvm.get_host_cpu_name(),
-                      llvm.get_host_cpu_features().flatten(), repr(layouts), *CODEGEN_OPTIONS]).encode()
+    return "\n".join([llvmlite.__version__, bt_vmm.__version__, _cpu(), repr(layouts), *CODEGEN_OPTIONS]).encode()
 
 
 def files_digest(paths) -> str:

@@ -1,11 +1,12 @@
 """LLVM's process-wide set-up, in one place for every tier that compiles:
 the native target and the code generator options (LLVM keeps options per
-process, so they also go into the disk cache's key, see diskcache._host)."""
+process, so they also go into the disk cache's key, see diskcache._host).
+The LLVM library is loaded here, on first use: a run that only loads
+stored code (see native.py) never loads it."""
 from __future__ import annotations
 
 from functools import cache
-
-from llvmlite import binding as llvm
+from types import ModuleType
 
 CODEGEN_OPTIONS = (
     # Keep the guest's rarely taken branches (exit checks, slow memory
@@ -19,8 +20,20 @@ CODEGEN_OPTIONS = (
 
 
 @cache
-def init_llvm() -> None:
+def init_llvm() -> ModuleType:
+    """llvmlite.binding, set up."""
+    from llvmlite import binding as llvm
+
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     for option in CODEGEN_OPTIONS:
         llvm.set_option("", option)
+    return llvm
+
+
+def host_target(opt: int):
+    """A target machine for this host's CPU, generating code for loading
+    into this process (the large code model: any distance to the C core)."""
+    llvm = init_llvm()
+    return llvm.Target.from_default_triple().create_target_machine(
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=opt, jit=True)

@@ -143,5 +143,5 @@ def test_a_block_reached_while_its_batch_is_built_is_translated_if_left_out():
     eng.pending.add(key)
     eng._hot(h.ptr)
     assert key in eng.wanted and key not in eng.cache
-    eng._install([key], Batch({}, None, eng.cache.generation, 0.0, False))
+    eng._install([key], Batch({}, [], eng.cache.generation, 0.0, False))
     assert key in eng.cache and not eng.wanted

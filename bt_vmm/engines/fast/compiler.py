@@ -17,14 +17,13 @@ import sys
 import time
 from itertools import count
 
-from llvmlite import binding as llvm
 from llvmlite import ir
 
 from bt_vmm._core import lib
 from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.handlers import HandlerEmitter, NeedsConcrete, layout_of
-from bt_vmm.engines.jit.layout import c_function
 from bt_vmm.engines.llvmsetup import init_llvm
+from bt_vmm.engines.native import NativeObject
 from bt_vmm.isa import REGISTRY
 
 SpecialKey = tuple[bool, str, tuple[int, ...]]   # (system, spec name, fields)
@@ -49,31 +48,27 @@ class HandlerCompiler:
     """The process's handlers: addresses by spec (generic) or by instruction."""
 
     def __init__(self) -> None:
-        init_llvm()
-        self.target = llvm.Target.from_default_triple().create_target_machine(opt=2, jit=True)
-        empty = llvm.parse_assembly("")
-        empty.triple = self.target.triple
-        self.engine = llvm.create_mcjit_compiler(empty, self.target)
-        self.engine.set_object_cache(self._notify, self._cached_object)
+        self._target = None
         self._disk = DiskCache(default_directory())
-        self._pending_key: str | None = None   # the disk-cache entry the next object fills
-        self._loaded_object: bytes | None = None
+        self._objects: list[NativeObject] = []   # the handlers' code: the process's lifetime
         self.generic: dict[bool, dict[str, int]] = {}
         self.special: dict[SpecialKey, int] = {}
         self._names = count()
         self.compile_seconds = 0.0
         self.loaded_from_disk = False
-        for name in dir(lib):   # every C function generated code may call, resolvable by name
-            if name.startswith(("bt_", "fi_")):
-                c_function(name)
 
-    # --- the object cache hooks MCJIT calls ---
-    def _notify(self, module, buffer: bytes) -> None:
-        if self._pending_key is not None:
-            self._disk.put(self._pending_key, json.dumps(self._pending_names).encode() + b"\n" + buffer)
+    @property
+    def target(self):
+        """The target machine (loading LLVM: only when something compiles)."""
+        if self._target is None:
+            self._target = init_llvm().Target.from_default_triple().create_target_machine(opt=2, jit=True)
+        return self._target
 
-    def _cached_object(self, module) -> bytes | None:
-        return self._loaded_object
+    def _load(self, obj: bytes, names: dict) -> dict:
+        """Load object code; the address of each name's function, by key."""
+        loaded = NativeObject(obj)
+        self._objects.append(loaded)
+        return {key: loaded.address(fn) for key, fn in names.items()}
 
     # --- generic handlers ---
     def generic_handlers(self, system: bool) -> dict[str, int]:
@@ -86,24 +81,18 @@ class HandlerCompiler:
         t0 = time.perf_counter()
         key = self._disk.key(DISK_KIND, "system" if system else "user", source_digest())
         names, obj = _unpack(self._disk.get(key))
-        if names is not None:
-            self._loaded_object = obj
-            module = llvm.parse_assembly("")   # the object stands in for the IR
-            self.loaded_from_disk = True
-        else:
+        self.loaded_from_disk = names is not None
+        if names is None:
             module, names = self._generic_module(system)
-            self._pending_key, self._pending_names = key, names
-        module.triple = self.target.triple
-        self.engine.add_module(module)
-        self.engine.finalize_object()
-        self._loaded_object = self._pending_key = None
-        addresses = {spec: self.engine.get_function_address(fn) for spec, fn in names.items()}
+            obj = self.target.emit_object(module)
+            self._disk.put(key, json.dumps(names).encode() + b"\n" + obj)
+        addresses = self._load(obj, names)
         self.compile_seconds += time.perf_counter() - t0
         if not all(addresses.values()):
             raise RuntimeError(f"fast interpreter: disk cache entry {key} lacks handlers; remove it")
         return addresses
 
-    def _generic_module(self, system: bool) -> tuple[llvm.ModuleRef, dict[str, str]]:
+    def _generic_module(self, system: bool):
         module = ir.Module(name=f"fast_{'system' if system else 'user'}")
         module.triple = self.target.triple
         names: dict[str, str] = {}
@@ -133,13 +122,11 @@ class HandlerCompiler:
         for system, spec_name, args in keys:
             names[(system, spec_name, args)] = name = f"fi_x{next(self._names)}"
             HandlerEmitter(module, name, REGISTRY.insns[spec_name], system, args).emit()
-        self.engine.add_module(self._optimize(module))
-        self.engine.finalize_object()
-        for key, name in names.items():
-            self.special[key] = self.engine.get_function_address(name)
+        self.special.update(self._load(self.target.emit_object(self._optimize(module)), names))
         self.compile_seconds += time.perf_counter() - t0
 
-    def _optimize(self, module: ir.Module) -> llvm.ModuleRef:
+    def _optimize(self, module: ir.Module):
+        llvm = init_llvm()
         mod = llvm.parse_assembly(str(module))
         mod.verify()
         pb = llvm.create_pass_builder(self.target, llvm.PipelineTuningOptions(speed_level=2))

@@ -2,10 +2,11 @@
 dispatcher uses, the pages holding translations, and statistics.
 
 Compiling (``build``) may run on another thread than the guest: it reads
-guest memory and the pre-decode table but changes nothing, and each batch
-gets an execution engine of its own (llvmlite serialises every LLVM call
-behind one lock, so the fast tier compiling on the guest's thread is safe).  Installing (``install``), invalidating and flushing
-run on the guest's thread while no native code runs."""
+guest memory and the pre-decode table but changes nothing, and each region
+is an object of its own, loaded by the C core (native.py; llvmlite
+serialises every LLVM call behind one lock, so the fast tier compiling on
+the guest's thread is safe).  Installing (``install``), invalidating and
+flushing run on the guest's thread while no native code runs."""
 from __future__ import annotations
 
 import gc
@@ -17,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from llvmlite import binding as llvm
 from llvmlite import ir
 
 from bt_vmm import _core
@@ -25,7 +25,8 @@ from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.diskcache import DiskCache, files_digest
 from bt_vmm.engines.fast.compiler import source_digest
-from bt_vmm.engines.llvmsetup import init_llvm
+from bt_vmm.engines.llvmsetup import host_target, init_llvm
+from bt_vmm.engines.native import NativeObject
 from bt_vmm.engines.jit import replay
 from bt_vmm.engines.jit.region import (
     PAGE,
@@ -43,7 +44,7 @@ _JIT_BITS = lib.JIT_PAGE_CODE | lib.JIT_PAGE_WRITTEN
 
 
 def _region_name(disk_key: str) -> str:
-    """The region's function and module name: unique in an engine, the same in every run."""
+    """The region's function and module name: unique in a batch, the same in every run."""
     return "r" + disk_key[4:28]
 
 
@@ -113,17 +114,6 @@ def _median(ordered: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def _text_sizes(modules: dict[str, tuple[str | None, bytes | None]]) -> dict[str, int]:
-    """Machine code bytes of each region (for the perf map): the size of
-    the text section of its object (one region per object)."""
-    sizes = {}
-    for name, (_, obj) in modules.items():
-        if obj is not None:
-            sections = llvm.ObjectFileRef.from_data(obj).sections()
-            sizes[name] = sum(s.size() for s in sections if s.is_text())
-    return sizes
-
-
 def _perf_map(built: dict[Key, RegionInfo]) -> None:
     """BT_VMM_PERF_MAP=1: name the regions in /tmp/perf-PID.map, so that
     `perf report` attributes samples in generated code to guest pcs."""
@@ -140,20 +130,20 @@ def _set_slot(address: int, fn: int) -> None:
 
 @dataclass
 class Batch:
-    """Regions compiled together: one module, in an execution engine of its
-    own (dropped with the batch's last live region)."""
+    """Regions compiled together, an object each (the batch's code is freed
+    with its last live region)."""
 
     regions: dict[Key, RegionInfo]      # empty: nothing could be translated
-    engine: llvm.ExecutionEngine | None
+    objects: list[NativeObject]
     generation: int               # CodeCache.generation when it was started
     seconds: float
     from_disk: bool
     failed: set[Key] = field(default_factory=set)   # keys that cannot be translated
 
     def close(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+        for obj in self.objects:
+            obj.close()
+        self.objects = []
 
 
 class CodeCache:
@@ -163,7 +153,6 @@ class CodeCache:
                  disk: DiskCache | None = None, watch=None):
         """``watch``: the cold tier's page watch map (fi_ctx_t.watch), shared
         so that each tier's stores see the other's code pages."""
-        init_llvm()
         self.hart = hart
         self.opt_level = opt_level
         self.max_insns = max_insns      # --tb-size: guest instructions kept translated
@@ -201,9 +190,10 @@ class CodeCache:
     # --- compiling (any thread) ---
     def build(self, plans: dict[Key, RegionPlan], generation: int, level: int | None = None,
               top: tuple[int, dict[Key, RegionPlan]] | None = None) -> Batch:
-        """Translate one region per key, in order, and compile them into one
-        execution engine (amortising LLVM's fixed cost), each region in a
-        module of its own so that the disk cache holds each on its own.  A
+        """Translate one region per key, in order, and compile them (a batch
+        amortises the thread's start and the switches between tiers), each
+        region in a module of its own so that the disk cache holds each on
+        its own.  A
         key inside a region translated before it in the batch is skipped: a
         loop grows into one region from whichever of its blocks comes
         first, instead of being cut at every warm block.  ``level``: LLVM
@@ -239,25 +229,22 @@ class CodeCache:
             self.building = {}
             gc.enable()
         if not built:
-            return Batch({}, None, generation, time.perf_counter() - t0, False, failed)
+            return Batch({}, [], generation, time.perf_counter() - t0, False, failed)
 
         def compiled(name: str, obj: bytes) -> None:
-            if name not in modules:   # the engine's empty first module
-                return
-            modules[name] = (modules[name][0], obj)
             if name in stores:
                 disk_key, log = stores[name]
                 key = next(k for k, i in built.items() if i.name == name)
                 self.disk.put(f"{disk_key}-{_VARIANT_CHOICE.randrange(VARIANTS)}", replay.pack(log, {key: built[key]}, obj))
 
-        engine = self._compile(modules, level, compiled)
-        sizes = _text_sizes(modules) if os.environ.get("BT_VMM_PERF_MAP") else {}
+        objects = self._compile(modules, level, compiled)
         for info in built.values():
-            info.code_size = sizes.get(info.name, 0)
-            info.address = engine.get_function_address(info.name)
+            region = objects[info.name]
+            info.code_size = region.code_size
+            info.address = region.address(info.name)
             if info.chains:
-                info.chain_base = engine.get_global_value_address(info.chain_global)
-        return Batch(built, engine, generation, time.perf_counter() - t0, not stores, failed)
+                info.chain_base = region.address(info.chain_global)
+        return Batch(built, list(objects.values()), generation, time.perf_counter() - t0, not stores, failed)
 
     def _disk_key(self, key: Key, plan: RegionPlan, level: int) -> str:
         return self.disk.key("jit", _digest(), f"O{level}", replay.signature({key: plan}))
@@ -291,41 +278,46 @@ class CodeCache:
         return None
 
     def _compile(self, modules: dict[str, tuple[str | None, bytes | None]], level: int,
-                 compiled: Callable[[str, bytes], None]) -> llvm.ExecutionEngine:
-        """An execution engine holding the regions' machine code: compiled
-        from IR by LLVM (``compiled`` gets each new object) or stored."""
-        target = self._target_machine(level)
-        empty = llvm.parse_assembly("")
-        empty.triple = target.triple
-        engine = llvm.create_mcjit_compiler(empty, target)
-        objects = {name: obj for name, (_, obj) in modules.items() if obj is not None}
-        engine.set_object_cache(lambda module, obj: compiled(module.name, obj), lambda module: objects.get(module.name))
-        for name, (text, _) in modules.items():
-            mod = llvm.parse_assembly(text or "")   # no IR: the object cache supplies the code
-            mod.name, mod.triple = name, target.triple
-            if text:
-                mod.verify()
-                self._optimize(mod, target, level)
-                _dump(name, text, mod, target)
-            else:
-                _dump_object(name, objects[name])
-            engine.add_module(mod)
-        engine.finalize_object()
-        return engine
+                 compiled: Callable[[str, bytes], None]) -> dict[str, NativeObject]:
+        """Each region's machine code, loaded: compiled from its IR by LLVM
+        (``compiled`` gets each new object) or stored."""
+        target = self._target_machine(level) if any(text for text, _ in modules.values()) else None
+        loaded: dict[str, NativeObject] = {}
+        try:
+            for name, (text, obj) in modules.items():
+                if text:
+                    obj = self._object_code(name, text, target, level)
+                    compiled(name, obj)
+                else:
+                    _dump_object(name, obj)
+                loaded[name] = NativeObject(obj)
+        except BaseException:
+            for done in loaded.values():
+                done.close()
+            raise
+        return loaded
+
+    def _object_code(self, name: str, text: str, target, level: int) -> bytes:
+        mod = init_llvm().parse_assembly(text)
+        mod.name, mod.triple = name, target.triple
+        mod.verify()
+        self._optimize(mod, target, level)
+        obj = target.emit_object(mod)
+        _dump(name, text, mod, target, obj)
+        return obj
 
     @staticmethod
-    def _target_machine(level: int) -> llvm.TargetMachine:
+    def _target_machine(level: int):
         # Level 0: fast instruction selection and register allocation, which
         # spills every guest register; the full code generator is worth its
         # compile time from level 1 on (~2x the speed of the code).
-        return llvm.Target.from_default_triple().create_target_machine(
-            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-            opt=2 if level >= 1 else 0, jit=True)
+        return host_target(2 if level >= 1 else 0)
 
     @staticmethod
-    def _optimize(mod: llvm.ModuleRef, target: llvm.TargetMachine, level: int) -> None:
+    def _optimize(mod, target, level: int) -> None:
         """Level 2: LLVM's O2.  Below: promote guest registers to SSA and tidy
         up, which is most of the gain for a small part of O2's compile time."""
+        llvm = init_llvm()
         pto = llvm.PipelineTuningOptions(speed_level=level)
         pb = llvm.create_pass_builder(target, pto)
         if level >= 2:
@@ -493,12 +485,12 @@ def _dump_directory() -> pathlib.Path | None:
     return d
 
 
-def _dump(name: str, text: str, mod: llvm.ModuleRef, target: llvm.TargetMachine) -> None:
+def _dump(name: str, text: str, mod, target, obj: bytes) -> None:
     if (d := _dump_directory()) is not None:
         (d / f"{name}.ll").write_text(text)
         (d / f"{name}.opt.ll").write_text(str(mod))
         (d / f"{name}.s").write_text(target.emit_assembly(mod))
-        (d / f"{name}.o").write_bytes(target.emit_object(mod))
+        (d / f"{name}.o").write_bytes(obj)
 
 
 def _dump_object(name: str, obj: bytes) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from llvmlite import binding as llvm
-
 from bt_vmm._core import ffi, lib
 
 HART_FIELDS = {name for name, _ in ffi.typeof("hart_t").fields}
@@ -19,14 +17,12 @@ def offset(field: str) -> int:
 
 @lru_cache(maxsize=None)
 def c_function(name: str) -> int | None:
-    """Make the C core function ``name`` resolvable by generated code (MCJIT
-    links by symbol name); its address, or None if it does not exist."""
+    """The address of the C core function ``name`` (generated code calls it
+    by name: native.py resolves it), or None if it does not exist."""
     try:
-        addr = int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
+        return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
     except AttributeError:
         return None
-    llvm.add_symbol(name, addr)
-    return addr
 
 
 TLB_ENTRY = ffi.sizeof("tlb_entry_t")
