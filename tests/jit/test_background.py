@@ -5,6 +5,7 @@ dropped instead of installed."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from bt_vmm._core import lib
@@ -89,6 +90,29 @@ def test_a_failed_build_raises_on_the_guest_thread(monkeypatch):
     monkeypatch.setattr(engine.cache, "build", broken)
     with pytest.raises(RuntimeError, match="LLVM said no"):
         engine.run()
+
+
+def test_a_job_starts_once_the_results_before_it_are_taken():
+    """(Or after ``settle`` seconds: the guest's thread may be away.)"""
+    thread = CompileThread(lambda: None, settle=30.0)
+    started = []
+    first_done = threading.Event()
+    thread.submit(lambda: (started.append(1), first_done.set(), 1)[2])
+    thread.submit(lambda: started.append(2) or 2)
+    first_done.wait()
+    time.sleep(0.1)
+    assert started == [1]
+    assert thread.take() == [1]
+    thread.wait()
+    assert started == [1, 2] and thread.take() == [2]
+
+
+def test_a_job_waits_for_its_results_to_be_taken_only_so_long():
+    thread = CompileThread(lambda: None, settle=0.01)
+    thread.submit(lambda: 1)
+    thread.submit(lambda: 2)
+    thread.wait()
+    assert thread.take() == [1, 2]
 
 
 def test_more_urgent_jobs_run_first():

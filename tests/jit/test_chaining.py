@@ -157,3 +157,22 @@ def test_returns_to_a_call_site_inside_the_region_stay_in_it():
     assert jit["x"][11] == 300
     assert eng.stats.ic_hits <= 30   # each of the 300 returns would be one, were R's not in its region
     assert any(USER.code + 0x30 in info.entry_points for info in eng.cache.regions.values())
+
+
+def test_a_loop_bigger_than_a_region_is_not_translated_again_from_each_entry():
+    """A 300-instruction loop body: its first region is cut at the size cap,
+    so its exit leads to a second region, whose own exit lands inside the
+    first's code.  The region from there is a bridge: it runs to the
+    first region's entry and chains there, instead of copying the loop
+    once more (and being cut short again, at another entry: copying alone
+    translated 2048 instructions for this loop)."""
+    body = 300
+    words = [encode("addi", rd=T0, rs1=0, imm=30)] + [encode("addi", rd=A0, rs1=A0, imm=1)] * body + [
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-4 * (body + 1)),
+        encode("jal", rd=0, off=0),
+    ]
+    ref, jit, eng = run_both(USER, words, hot=2, limit=30 * (body + 2) + 1)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == 30 * body
+    assert eng.cache.stats.guest_insns < 4 * body

@@ -108,6 +108,12 @@ def _inner(key: Key, info: RegionInfo) -> set[Key]:
     return {(s, paddr - vpc + s, mode) for s in info.starts}
 
 
+def _covered(key: Key, info: RegionInfo) -> set[Key]:
+    """The keys of the region's instructions."""
+    vpc, paddr, mode = key
+    return {(p - paddr + vpc, p, mode) for p, _ in info.code}
+
+
 def _median(ordered: list[float]) -> float:
     """(statistics.median, without importing statistics and fractions: start-up time)"""
     mid = len(ordered) // 2
@@ -181,6 +187,7 @@ class CodeCache:
         self.links: dict[Key, list[int]] = {}   # chain slots (addresses) jumping to a key
         self.page_regions: dict[int, set[Key]] = {}
         self.inner: set[Key] = set()   # blocks inside translated regions
+        self.covered: dict[Key, RegionInfo] = {}   # instructions inside translated regions: a region holding each
         self._resize_table(1024)
 
     @property
@@ -398,6 +405,7 @@ class CodeCache:
                 if k == key or self.entries.get(k, replaced) is replaced]
         self.by_address[info.address] = (key, info)
         self.inner |= _inner(key, info)
+        self.covered.update(dict.fromkeys(_covered(key, info), info))
         base = self.hart.ptr.ram_base // PAGE
         for page in info.pages:
             self.page_regions.setdefault(page, set()).update(keys)
@@ -439,6 +447,7 @@ class CodeCache:
         # Other pages may have lost regions too: recompute their code bits.
         live = {p for info in self.entries.values() for p in info.pages}
         self.inner = set().union(*(_inner(k, info) for k, info in self.entries.items()))
+        self.covered = {c: info for k, info in self.entries.items() for c in _covered(k, info)}
         for page in list(self.page_regions):
             self.page_regions[page] = {k for k in self.page_regions[page] if k in self.entries}
             if page not in live:

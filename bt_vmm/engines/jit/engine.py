@@ -27,6 +27,10 @@ BATCH = 8              # regions per LLVM module
 TOP_LEVEL = 2          # regions whose loops run TIER_UP times are compiled again at this level
 TIER_UP = 1 << 18      # ~5 ms of a loop: a TOP_LEVEL compile (on the compile thread) pays off,
                        # and the first tier's wave of compiles at start-up is mostly over
+# The compile thread starts a batch once the one before is installed (or
+# after this many seconds): what is translated already decides what the
+# next batch copies and what it chains to (see _plan's bridges).
+SETTLE = 0.05
 FROM_ENV = pathlib.Path("$BT_VMM_CACHE")   # disk_cache: where BT_VMM_CACHE says
 
 
@@ -86,7 +90,7 @@ class JitEngine:
         self.pending: set[Key] = set()   # being translated on the compile thread
         self.wanted: set[Key] = set()    # pending keys the dispatcher kept reaching meanwhile
         self.worker: CompileThread[tuple[list[Key], Batch]] | None = \
-            CompileThread(self._offer) if background and tracer is None else None
+            CompileThread(self._offer, SETTLE) if background and tracer is None else None
         self._paddr = ffi.new("uint64_t *")
         self._system = hart.ptr.machine_kind == lib.MACHINE_SYSTEM
         p = hart.ptr
@@ -226,13 +230,27 @@ class JitEngine:
 
         def starts_region(target: int, target_paddr: int) -> bool:
             """Does the region stop at ``target`` and chain to the region
-            there?  Only for regions of its own batch, and not when that
-            region leads back here (a loop split between two regions would
-            cross between them on every iteration).  Code of regions
-            installed earlier is translated again instead: one more copy,
-            but no crossing between regions either."""
-            region = self.cache.building.get((target, target_paddr, mode))
+            there?  Not when that region leads back here (a loop split
+            between two regions would cross between them on every
+            iteration).  Regions of its own batch, unless one holds this
+            entry; regions installed earlier only for a bridge: their code
+            is translated again instead, one more copy, but no crossing
+            between regions either."""
+            target_key = (target, target_paddr, mode)
+            region = self.cache.building.get(target_key)
+            if region is None and bridge():
+                region = self.cache.entries.get(target_key)
+                return region is not None and vpc not in region.chains
             return region is not None and vpc not in region.starts and vpc not in region.chains
+
+        def bridge() -> bool:
+            """Is this entry's code translated already, in a region the size
+            cap cut short (a loop bigger than a region)?  Then this region
+            is a bridge into the regions installed: copying would be cut
+            short too, and the next entry reached copied again (intmix's
+            main loop was compiled 6 times over)."""
+            holder = self.cache.covered.get(key) if level < TOP_LEVEL else None
+            return holder is not None and holder.instructions >= RegionPlan.max_insns
 
         fetch = self._fetcher(vpc, paddr)
 

@@ -39,9 +39,13 @@ class CompileThread(Generic[T]):
     result is ready for ``take``.  A job that raises gives its exception as
     its result."""
 
-    def __init__(self, notify: Callable[[], None]):
+    def __init__(self, notify: Callable[[], None], settle: float = 0.0):
+        """``settle``: before starting a job, wait up to this many seconds
+        for the results ready to be taken (so a job sees what they changed)."""
         self._notify = notify
+        self._settle = settle
         self._lock = threading.Lock()
+        self._taken = threading.Condition(self._lock)
         self._jobs: list[tuple[int, int, Callable[[], T]]] = []   # (priority, order, job)
         self._order = 0
         self._done: list[T | BaseException] = []
@@ -65,6 +69,7 @@ class CompileThread(Generic[T]):
         """The results finished since the last call, in submission order."""
         with self._lock:
             done, self._done = self._done, []
+            self._taken.notify_all()
         return done
 
     @property
@@ -81,6 +86,8 @@ class CompileThread(Generic[T]):
         try:
             while True:
                 with self._lock:
+                    if self._settle and self._jobs:
+                        self._taken.wait_for(lambda: not self._done, timeout=self._settle)
                     if not self._jobs:
                         self._thread = None
                         return
