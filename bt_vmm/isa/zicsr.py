@@ -14,7 +14,10 @@ WRITE, SET, CLEAR = 0, 1, 2   # bt_csr's kind argument
 
 def _csr(s, rd, csr, kind, operand, writes):
     # flags bit 0: the old value is wanted; bit 1: the CSR is written.
-    flags = (1 if rd else 0) | (2 if writes else 0)
+    # Builder operations, not Python tests on the fields: the fast tier's
+    # handlers then take the fields at run time (one handler for every
+    # CSR access, nothing to compile per instruction).
+    flags = s.or_(s.flag(s.ne(rd, 0)), s.shl(s.flag(writes), 1))
     s.set_x(rd, s.call("csr", csr, kind, operand, flags))
 
 
@@ -25,12 +28,12 @@ def csrrw(s, rd, csr, rs1):
 
 @insn("csrrs rd, csr, rs1", "csr:12 rs1:5 010 rd:5 1110011", ext=Z, ends_block=True)
 def csrrs(s, rd, csr, rs1):
-    _csr(s, rd, csr, SET, s.x(rs1), rs1 != 0)
+    _csr(s, rd, csr, SET, s.x(rs1), s.ne(rs1, 0))
 
 
 @insn("csrrc rd, csr, rs1", "csr:12 rs1:5 011 rd:5 1110011", ext=Z, ends_block=True)
 def csrrc(s, rd, csr, rs1):
-    _csr(s, rd, csr, CLEAR, s.x(rs1), rs1 != 0)
+    _csr(s, rd, csr, CLEAR, s.x(rs1), s.ne(rs1, 0))
 
 
 @insn("csrrwi rd, csr, uimm", "csr:12 uimm:5 101 rd:5 1110011", ext=Z, ends_block=True)
@@ -40,9 +43,9 @@ def csrrwi(s, rd, csr, uimm):
 
 @insn("csrrsi rd, csr, uimm", "csr:12 uimm:5 110 rd:5 1110011", ext=Z, ends_block=True)
 def csrrsi(s, rd, csr, uimm):
-    _csr(s, rd, csr, SET, uimm, uimm != 0)
+    _csr(s, rd, csr, SET, uimm, s.ne(uimm, 0))
 
 
 @insn("csrrci rd, csr, uimm", "csr:12 uimm:5 111 rd:5 1110011", ext=Z, ends_block=True)
 def csrrci(s, rd, csr, uimm):
-    _csr(s, rd, csr, CLEAR, uimm, uimm != 0)
+    _csr(s, rd, csr, CLEAR, uimm, s.ne(uimm, 0))

@@ -89,13 +89,36 @@ def test_an_exit_request_stops_a_hot_loop():
     assert h.ptr.minstret > 1000 and h.ptr.pc == SYSTEM.code
 
 
-def test_csr_instructions_get_handlers_of_their_own():
+def test_csr_instructions_take_their_fields_at_run_time():
     words = [encode("csrrw", rd=0, csr=0x340, rs1=A1), encode("csrrs", rd=A0, csr=0x340, rs1=0),
-             encode("csrrs", rd=A2, csr=0xC02, rs1=0)]   # mscratch, instret
-    ref, fast, engine = run_both(SYSTEM, words, regs={A1: 0x1234}, limit=3)
+             encode("csrrs", rd=A2, csr=0xC02, rs1=0), encode("csrrci", rd=0, csr=0x340, uimm=4)]
+    ref, fast, engine = run_both(SYSTEM, words, regs={A1: 0x1234}, limit=4)   # mscratch, instret
     assert_same(ref, fast)
-    assert fast["x"][A0] == 0x1234 and fast["x"][A2] == 2
-    assert engine.stats.specialised == 3 and engine.stats.stepped == 0
+    assert fast["x"][A0] == 0x1234 and fast["x"][A2] == 2 and fast["mscratch"] == 0x1230
+    assert engine.stats.specialised == 0 and engine.stats.stepped == 0
+
+
+def test_an_instruction_whose_semantics_test_its_fields_gets_a_handler_of_its_own():
+    words = [encode("sfence.vma", rs1=0, rs2=0), encode("sfence.vma", rs1=A1, rs2=0)]
+    ref, fast, engine = run_both(SYSTEM, words, regs={A1: 0x1000}, limit=2)
+    assert_same(ref, fast)
+    assert engine.stats.specialised == 2 and engine.stats.stepped == 0
+
+
+def test_a_specialised_handler_is_loaded_from_the_disk_cache_without_llvm(tmp_path, monkeypatch):
+    from bt_vmm.engines.fast import compiler as handler_compiler
+    monkeypatch.setenv("BT_VMM_CACHE", str(tmp_path))
+    key = (True, "sfence.vma", (A1, 0))
+    first = handler_compiler.HandlerCompiler()
+    first.specialise([key])
+
+    def no_llvm():
+        raise AssertionError("LLVM loaded")
+
+    monkeypatch.setattr(handler_compiler, "init_llvm", no_llvm)
+    second = handler_compiler.HandlerCompiler()
+    second.specialise([key])
+    assert second.special[key] and second.special[key] != first.special[key]
 
 
 def test_run_steps_runs_at_most_the_budget():

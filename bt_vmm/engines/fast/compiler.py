@@ -28,6 +28,8 @@ from bt_vmm.isa import REGISTRY
 
 SpecialKey = tuple[bool, str, tuple[int, ...]]   # (system, spec name, fields)
 DISK_KIND = "fast"   # the disk-cache kind of the handlers' objects
+SPECIAL_KIND = "fast-x"   # ... and of the specialised ones, one per instruction
+SPECIAL_NAME = "handler"  # the function of a specialised handler's object
 
 
 def source_digest() -> str:
@@ -111,18 +113,25 @@ class HandlerCompiler:
 
     # --- specialised handlers ---
     def specialise(self, keys: list[SpecialKey]) -> None:
-        """Compile handlers for these instructions, all in one module."""
+        """Handlers for these instructions: from the disk cache, else
+        compiled (each an object of its own, stored for the next run: a run
+        that finds them all never loads LLVM)."""
         keys = [k for k in dict.fromkeys(keys) if k not in self.special]
         if not keys:
             return
         t0 = time.perf_counter()
-        module = ir.Module(name=f"fast_special{next(self._names)}")
-        module.triple = self.target.triple
-        names = {}
-        for system, spec_name, args in keys:
-            names[(system, spec_name, args)] = name = f"fi_x{next(self._names)}"
-            HandlerEmitter(module, name, REGISTRY.insns[spec_name], system, args).emit()
-        self.special.update(self._load(self.target.emit_object(self._optimize(module)), names))
+        for key in keys:
+            system, spec_name, args = key
+            disk_key = self._disk.key(SPECIAL_KIND, "system" if system else "user", spec_name, repr(args),
+                                      source_digest())
+            obj = self._disk.get(disk_key)
+            if obj is None:
+                module = ir.Module(name=f"fast_special{next(self._names)}")
+                module.triple = self.target.triple
+                HandlerEmitter(module, SPECIAL_NAME, REGISTRY.insns[spec_name], system, args).emit()
+                obj = self.target.emit_object(self._optimize(module))
+                self._disk.put(disk_key, obj)
+            self.special.update(self._load(obj, {key: SPECIAL_NAME}))
         self.compile_seconds += time.perf_counter() - t0
 
     def _optimize(self, module: ir.Module):
