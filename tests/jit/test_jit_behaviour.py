@@ -325,3 +325,22 @@ def test_fp_csr_accesses_stay_in_the_region(layout):
     assert jit["fflags"] == lib.FFLAG_NX
     if layout is USER:   # (the system VM's regions do not loop)
         assert eng.stats.dispatches < 10
+
+
+def test_a_misaligned_store_reaching_into_a_code_page_from_below_is_seen():
+    """An 8-byte store 4 bytes below the code page writes the loop's first
+    instruction (its immediate grows by one each pass): the store's own
+    page holds no code, the next one does, and the translation must see it."""
+    words = [
+        encode("addi", rd=A0, rs1=A0, imm=0),       # 0x00: rewritten each pass
+        encode("sd", rs1=T2, rs2=T1, imm=-4),
+        encode("add", rd=T1, rs1=T1, rs2=T3),
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-16),
+        encode("jal", rd=0, off=0),
+    ]
+    first = encode("addi", rd=A0, rs1=A0, imm=1) << 32 | 0x5A5A5A5A
+    regs = {T0: 60, T1: first, T2: USER.code, T3: 1 << 52}
+    ref, jit, _ = run_both(USER, words, hot=2, regs=regs, ranges=[(USER.code - 4, 8)], limit=60 * 5 + 1)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == sum(range(60))

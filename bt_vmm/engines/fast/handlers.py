@@ -339,7 +339,9 @@ class HandlerEmitter(IRValues):
             status = self._helper("fi_store", self.ctx, self.h, addr, const(size), value)
             self._fail_if(self.b.icmp_unsigned("!=", status, ir.Constant(I32, 0)))
 
-        self._store_diamond(hit, host, self._gep(watch, self.b.lshr(ram_off, const(12))), value, size, slow_path)
+        # A process VM's stores need not be aligned: the next page's watch byte too.
+        self._store_diamond(hit, host, self._gep(watch, self.b.lshr(ram_off, const(12))), value, size, slow_path,
+                            self.WATCH_PAGE if self.system else self.WATCH_NEXT)
 
     # ------------------------------------------------------------------
     # control flow (builder protocol)
