@@ -26,6 +26,7 @@ struct bt_object {
     const char *strtab;
     uint64_t strtab_size;
     uint64_t *section_addr; /* per section: where it was placed (0: not loaded) */
+    uint64_t *section_size;
     uint64_t nsec;
     uint64_t code_size;  /* bytes of code (the first area) */
 };
@@ -88,6 +89,8 @@ static int symbol_value(bt_object_t *o, uint64_t index, const char *const *names
     }
     if (s->st_shndx >= o->nsec || !o->section_addr[s->st_shndx])
         return fail(err, errlen, "symbol in a section not loaded");
+    if (s->st_value > o->section_size[s->st_shndx])
+        return fail(err, errlen, "symbol outside its section");
     *value = o->section_addr[s->st_shndx] + s->st_value;
     return 0;
 }
@@ -160,8 +163,10 @@ static int lay_out(bt_object_t *o, const Elf64_Shdr *sh, uint64_t nsec, const ch
                 return fail(err, errlen, "section outside the object");
             uint64_t at = (end[a] + align - 1) & ~(align - 1);
             end[a] = at + sh[i].sh_size;
-            if (pass == 1)
+            if (pass == 1) {
                 o->section_addr[i] = (uint64_t)(uintptr_t)o->base + area_start[a] + at;
+                o->section_size[i] = sh[i].sh_size;
+            }
         }
         if (pass == 0) {
             o->code_size = end[0];
@@ -200,8 +205,9 @@ static int load(bt_object_t *o, const char *const *names, const uint64_t *addrs,
         return fail(err, errlen, "bad section names");
     const char *shstr = (const char *)o->image + ss->sh_offset;
     o->section_addr = calloc(nsec, sizeof *o->section_addr);
+    o->section_size = calloc(nsec, sizeof *o->section_size);
     o->nsec = nsec;
-    if (!o->section_addr)
+    if (!o->section_addr || !o->section_size)
         return fail(err, errlen, "out of memory");
     for (uint64_t i = 0; i < nsec; i++) {
         if (sh[i].sh_type != SHT_SYMTAB)
@@ -262,7 +268,9 @@ uint64_t bt_obj_symbol(bt_object_t *o, const char *name)
         if (s->st_shndx == SHN_UNDEF || s->st_shndx >= o->nsec || ELF64_ST_BIND(s->st_info) == STB_LOCAL
             || s->st_name >= o->strtab_size || strcmp(o->strtab + s->st_name, name) != 0)
             continue;
-        return o->section_addr[s->st_shndx] ? o->section_addr[s->st_shndx] + s->st_value : 0;
+        if (!o->section_addr[s->st_shndx] || s->st_value >= o->section_size[s->st_shndx])
+            return 0;   /* (a function or datum lies inside its section) */
+        return o->section_addr[s->st_shndx] + s->st_value;
     }
     return 0;
 }
@@ -279,6 +287,7 @@ void bt_obj_free(bt_object_t *o)
     if (o->base)
         munmap(o->base, o->size);
     free(o->section_addr);
+    free(o->section_size);
     free(o->image);
     free(o);
 }

@@ -108,3 +108,28 @@ def test_a_relocation_outside_its_section_is_refused():
     struct.pack_into("<Q", obj, _first_rela(obj), 1 << 40)   # r_offset
     with pytest.raises(VMMError, match="relocation outside its section"):
         NativeObject(bytes(obj))
+
+
+def _symbol_entry(obj: bytes, name: str) -> int:
+    """File offset of the symbol table entry of ``name``."""
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shnum, = struct.unpack_from("<H", obj, 0x3C)
+    headers = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + 64 * i) for i in range(shnum)]
+    for _, sh_type, _, _, offset, size, link, _, _, entsize in headers:
+        if sh_type == 2:   # SHT_SYMTAB
+            strtab = headers[link][4]
+            for at in range(offset, offset + size, entsize):
+                st_name, = struct.unpack_from("<I", obj, at)
+                if obj[strtab + st_name:].split(b"\0", 1)[0] == name.encode():
+                    return at
+    raise AssertionError(f"no symbol {name}")
+
+
+def test_a_symbol_outside_its_section_has_no_address():
+    obj = bytearray(_object())
+    struct.pack_into("<Q", obj, _symbol_entry(obj, "bump") + 8, 1 << 40)   # st_value
+    loaded = NativeObject(bytes(obj))
+    try:
+        assert loaded.address("bump") == 0 and loaded.address("pick") != 0
+    finally:
+        loaded.close()

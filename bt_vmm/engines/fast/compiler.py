@@ -5,8 +5,10 @@ fast path differs) are one LLVM module, compiled at O2 the first time a
 fast interpreter of that kind starts and kept in an on-disk object cache
 keyed by everything the code depends on (the ISA description and this
 package's sources, llvmlite's version, the host CPU, the hart layout), so
-later processes load machine code instead of compiling.  Handlers
-specialised on one instruction's fields are compiled on demand, in batches.
+later processes load machine code instead of compiling (native.py loads
+it, without LLVM).  Handlers specialised on one instruction's fields (the
+few semantics that test a field in Python) are compiled on demand and kept
+in the disk cache as well, one object each.
 """
 from __future__ import annotations
 

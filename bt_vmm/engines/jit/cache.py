@@ -200,10 +200,9 @@ class CodeCache:
         """Translate one region per key, in order, and compile them (a batch
         amortises the thread's start and the switches between tiers), each
         region in a module of its own so that the disk cache holds each on
-        its own.  A
-        key inside a region translated before it in the batch is skipped: a
-        loop grows into one region from whichever of its blocks comes
-        first, instead of being cut at every warm block.  ``level``: LLVM
+        its own.  A key inside a region translated before it in the batch is
+        skipped: a loop grows into one region from whichever of its blocks
+        comes first, instead of being cut at every warm block.  ``level``: LLVM
         optimisation level (default: the cache's).  ``top``: (a higher
         level, plans for it): a region the disk cache holds at that level
         is taken from there instead (a warm run skips the first tier)."""

@@ -117,7 +117,7 @@ class RegionInfo:
     starts: set[int] = field(default_factory=set)  # virtual pcs of its blocks
     entry_points: set[int] = field(default_factory=set)  # where it may be entered: entry, loop headers
     level: int = 0                                 # the optimisation level it was compiled at
-    code_size: int = 0                             # machine code bytes (BT_VMM_PERF_MAP only)
+    code_size: int = 0                             # machine code bytes of its object
     code: list[tuple[int, int]] = field(default_factory=list)   # (paddr, bits) translated
 
 
