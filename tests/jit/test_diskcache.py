@@ -2,6 +2,7 @@
 entries, corrupt files as misses, the size cap."""
 from __future__ import annotations
 
+import json
 import os
 
 from bt_vmm.engines import diskcache
@@ -124,3 +125,33 @@ def test_warm_run_takes_the_top_tier_from_the_disk_cache(tmp_path):
     assert second.stats.disk_hits == second.stats.batches > 0
     assert {key for key, info in second.cache.regions.items() if info.level == 2} == optimised
     assert second.stats.batches == first.stats.batches - len(optimised)   # no tier-up builds
+
+
+def test_a_stored_region_whose_object_does_not_load_is_translated_again(tmp_path):
+    """An entry that is whole (its checksum holds) but whose machine code is
+    not an object we can load: the region is compiled again, not a crash."""
+    run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path)
+    cache = DiskCache(tmp_path)
+    for path in tmp_path.glob("jit-*" + SUFFIX):
+        key = path.name[:-len(SUFFIX)]
+        log, regions, _ = replay.unpack(cache.get(key))
+        cache.put(key, replay.pack(log, regions, b"\x7fELF not an object"))
+    ref, jit, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path)
+    assert_same(ref, jit)
+    assert eng.stats.disk_hits == 0 and eng.stats.batches > 0
+
+
+def test_damaged_handler_entries_are_compiled_again(tmp_path, monkeypatch):
+    from bt_vmm.engines.fast import compiler as handler_compiler
+    monkeypatch.setenv("BT_VMM_CACHE", str(tmp_path))
+    handler_compiler.HandlerCompiler().generic_handlers(False)
+    cache = DiskCache(tmp_path)
+    [path] = tmp_path.glob(handler_compiler.DISK_KIND + "-*" + SUFFIX)
+    key = path.name[:-len(SUFFIX)]
+    names, _ = handler_compiler._unpack(cache.get(key))
+    cache.put(key, json.dumps(names).encode() + b"\n" + b"\x7fELF truncated")
+    again = handler_compiler.HandlerCompiler()
+    handlers = again.generic_handlers(False)
+    assert not again.loaded_from_disk and all(handlers.values())
+    third = handler_compiler.HandlerCompiler()   # the entry was stored again, whole
+    assert third.generic_handlers(False) and third.loaded_from_disk

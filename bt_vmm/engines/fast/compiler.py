@@ -26,6 +26,7 @@ from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.handlers import HandlerEmitter, NeedsConcrete, layout_of
 from bt_vmm.engines.llvmsetup import init_llvm
 from bt_vmm.engines.native import NativeObject
+from bt_vmm.errors import VMMError
 from bt_vmm.isa import REGISTRY
 
 SpecialKey = tuple[bool, str, tuple[int, ...]]   # (system, spec name, fields)
@@ -68,11 +69,28 @@ class HandlerCompiler:
             self._target = init_llvm().Target.from_default_triple().create_target_machine(opt=2, jit=True)
         return self._target
 
-    def _load(self, obj: bytes, names: dict) -> dict:
-        """Load object code; the address of each name's function, by key."""
-        loaded = NativeObject(obj)
+    def _load(self, obj: bytes, names: dict) -> dict | None:
+        """Load object code: the address of each name's function, by key;
+        None if it does not load or lacks one (a damaged cache entry)."""
+        try:
+            loaded = NativeObject(obj)
+        except VMMError:
+            return None
+        addresses = {key: loaded.address(fn) for key, fn in names.items()}
+        if not all(addresses.values()):
+            loaded.close()
+            return None
         self._objects.append(loaded)
-        return {key: loaded.address(fn) for key, fn in names.items()}
+        return addresses
+
+    def _compiled(self, module, names: dict, disk_key: str, header: bytes = b"") -> dict:
+        """Compile ``module``, store its object (after ``header``), load it."""
+        obj = self.target.emit_object(module)
+        self._disk.put(disk_key, header + obj)
+        addresses = self._load(obj, names)
+        if addresses is None:
+            raise RuntimeError("fast interpreter: LLVM's object for its handlers does not load")
+        return addresses
 
     # --- generic handlers ---
     def generic_handlers(self, system: bool) -> dict[str, int]:
@@ -85,15 +103,12 @@ class HandlerCompiler:
         t0 = time.perf_counter()
         key = self._disk.key(DISK_KIND, "system" if system else "user", source_digest())
         names, obj = _unpack(self._disk.get(key))
-        self.loaded_from_disk = names is not None
-        if names is None:
+        addresses = self._load(obj, names) if names is not None else None
+        self.loaded_from_disk = addresses is not None
+        if addresses is None:
             module, names = self._generic_module(system)
-            obj = self.target.emit_object(module)
-            self._disk.put(key, json.dumps(names).encode() + b"\n" + obj)
-        addresses = self._load(obj, names)
+            addresses = self._compiled(module, names, key, json.dumps(names).encode() + b"\n")
         self.compile_seconds += time.perf_counter() - t0
-        if not all(addresses.values()):
-            raise RuntimeError(f"fast interpreter: disk cache entry {key} lacks handlers; remove it")
         return addresses
 
     def _generic_module(self, system: bool):
@@ -127,13 +142,13 @@ class HandlerCompiler:
             disk_key = self._disk.key(SPECIAL_KIND, "system" if system else "user", spec_name, repr(args),
                                       source_digest())
             obj = self._disk.get(disk_key)
-            if obj is None:
+            addresses = self._load(obj, {key: SPECIAL_NAME}) if obj is not None else None
+            if addresses is None:
                 module = ir.Module(name=f"fast_special{next(self._names)}")
                 module.triple = self.target.triple
                 HandlerEmitter(module, SPECIAL_NAME, REGISTRY.insns[spec_name], system, args).emit()
-                obj = self.target.emit_object(self._optimize(module))
-                self._disk.put(disk_key, obj)
-            self.special.update(self._load(obj, {key: SPECIAL_NAME}))
+                addresses = self._compiled(self._optimize(module), {key: SPECIAL_NAME}, disk_key)
+            self.special.update(addresses)
         self.compile_seconds += time.perf_counter() - t0
 
     def _optimize(self, module: ir.Module):
@@ -152,7 +167,8 @@ def _unpack(entry: bytes | None) -> tuple[dict[str, str] | None, bytes]:
         names = json.loads(header)
     except ValueError:
         return None, b""
-    return (names, obj) if isinstance(names, dict) and obj else (None, b"")
+    usable = isinstance(names, dict) and all(isinstance(fn, str) for fn in names.values()) and obj
+    return (names, obj) if usable else (None, b"")
 
 
 _COMPILER: HandlerCompiler | None = None

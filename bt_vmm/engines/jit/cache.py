@@ -27,6 +27,7 @@ from bt_vmm.engines.diskcache import DiskCache, files_digest
 from bt_vmm.engines.fast.compiler import source_digest
 from bt_vmm.engines.llvmsetup import host_target, init_llvm
 from bt_vmm.engines.native import NativeObject
+from bt_vmm.errors import VMMError
 from bt_vmm.engines.jit import replay
 from bt_vmm.engines.jit.region import (
     PAGE,
@@ -210,7 +211,8 @@ class CodeCache:
         t0 = time.perf_counter()
         failed: set[Key] = set()
         built = self.building = {}
-        modules: dict[str, tuple[str | None, bytes | None]] = {}   # region name -> (IR, object)
+        modules: dict[str, str] = {}                 # region name -> IR to compile
+        loaded: dict[str, NativeObject] = {}         # region name -> its code, from the disk cache
         stores: dict[str, tuple[str, list]] = {}   # region name -> (disk key, log) to store once compiled
         gc.disable()   # IR building allocates many small objects: collections cost ~5%
         try:
@@ -220,7 +222,7 @@ class CodeCache:
                 stored = self._stored(key, top[1][key], top[0]) if top and key in top[1] else None
                 stored = stored or self._stored(key, plan, level)
                 if stored is not None:
-                    built[key], modules[stored[0].name] = stored[0], (None, stored[1])
+                    built[key], loaded[stored[0].name] = stored
                     continue
                 disk_key = self._disk_key(key, plan, level)
                 name = _region_name(disk_key)
@@ -228,9 +230,13 @@ class CodeCache:
                 if translated is None:
                     failed.add(key)
                     continue
-                built[key], text, log = translated
+                built[key], modules[name], log = translated
                 built[key].level = level
-                modules[name], stores[name] = (text, None), (disk_key, log)
+                stores[name] = (disk_key, log)
+        except BaseException:
+            for region in loaded.values():
+                region.close()
+            raise
         finally:
             self.building = {}
             gc.enable()
@@ -238,12 +244,11 @@ class CodeCache:
             return Batch({}, [], generation, time.perf_counter() - t0, False, failed)
 
         def compiled(name: str, obj: bytes) -> None:
-            if name in stores:
-                disk_key, log = stores[name]
-                key = next(k for k, i in built.items() if i.name == name)
-                self.disk.put(f"{disk_key}-{_VARIANT_CHOICE.randrange(VARIANTS)}", replay.pack(log, {key: built[key]}, obj))
+            disk_key, log = stores[name]
+            key = next(k for k, i in built.items() if i.name == name)
+            self.disk.put(f"{disk_key}-{_VARIANT_CHOICE.randrange(VARIANTS)}", replay.pack(log, {key: built[key]}, obj))
 
-        objects = self._compile(modules, level, compiled)
+        objects = self._compile(modules, loaded, level, compiled)
         for info in built.values():
             region = objects[info.name]
             info.code_size = region.code_size
@@ -267,35 +272,39 @@ class CodeCache:
             return None
         return info, str(module), log
 
-    def _stored(self, key: Key, plan: RegionPlan, level: int) -> tuple[RegionInfo, bytes] | None:
-        """The region (and its object code) the disk cache holds for ``key``
+    def _stored(self, key: Key, plan: RegionPlan, level: int) -> tuple[RegionInfo, NativeObject] | None:
+        """The region (and its code, loaded) the disk cache holds for ``key``
         at ``level``, if one was translated from the code that is in guest
         memory now.  The plan's other answers (which blocks ran, where other regions start,
         heat) only shaped it: any stored variant will do.  A few variants
-        are kept per key (other programs, other code at the same place)."""
+        are kept per key (other programs, other code at the same place).
+        A variant whose object does not load is passed over (translated
+        again, it is stored again)."""
         disk_key = self._disk_key(key, plan, level)
         for variant in range(VARIANTS):
             stored = replay.unpack(self.disk.get(f"{disk_key}-{variant}"))
             if stored is not None and key in stored[1] and stored[1][key].name == _region_name(disk_key) \
                     and replay.same_code(stored[0], {key: plan}):
+                try:
+                    code = NativeObject(stored[2])
+                except VMMError:
+                    continue
+                _dump_object(stored[1][key].name, stored[2])
                 info = stored[1][key]
                 info.level = level
-                return info, stored[2]
+                return info, code
         return None
 
-    def _compile(self, modules: dict[str, tuple[str | None, bytes | None]], level: int,
+    def _compile(self, modules: dict[str, str], loaded: dict[str, NativeObject], level: int,
                  compiled: Callable[[str, bytes], None]) -> dict[str, NativeObject]:
-        """Each region's machine code, loaded: compiled from its IR by LLVM
-        (``compiled`` gets each new object) or stored."""
-        target = self._target_machine(level) if any(text for text, _ in modules.values()) else None
-        loaded: dict[str, NativeObject] = {}
+        """Each region's machine code, loaded: the stored ones (``loaded``)
+        and those compiled from their IR by LLVM (``compiled`` gets each new
+        object)."""
+        target = self._target_machine(level) if modules else None
         try:
-            for name, (text, obj) in modules.items():
-                if text:
-                    obj = self._object_code(name, text, target, level)
-                    compiled(name, obj)
-                else:
-                    _dump_object(name, obj)
+            for name, text in modules.items():
+                obj = self._object_code(name, text, target, level)
+                compiled(name, obj)
                 loaded[name] = NativeObject(obj)
         except BaseException:
             for done in loaded.values():
