@@ -22,7 +22,7 @@ from bt_vmm.engines.reference import ReferenceInterpreter
 from bt_vmm.isa import encode
 
 __all__ = ["LAYOUTS", "SYSTEM", "USER", "Layout", "assert_same", "code_bytes", "make_hart", "run_against_reference",
-           "run_with_exit_request", "snapshot"]
+           "run_with_exit_request", "snapshot", "store_into_code_from_below"]
 
 M64 = (1 << 64) - 1
 FS_INITIAL = 1 << 13
@@ -103,6 +103,25 @@ def run_against_reference(make_engine: Callable[[Hart], Any], layout: Layout, wo
         h.close()
     (ref, _), (other, other_engine) = results
     return ref, other, other_engine
+
+
+def store_into_code_from_below(passes: int) -> tuple[list[int], dict[int, int]]:
+    """(words, registers) of a USER loop whose 8-byte store, 4 bytes below
+    the code page, rewrites the loop's first instruction each pass (a0 +=
+    the pass number): the store's own page holds no code, the next one
+    does.  Run it with ranges=[(USER.code - 4, 8)] and passes * 5 + 1
+    instructions; a0 ends as sum(range(passes))."""
+    a0, t0, t1, t2, t3 = 10, 5, 6, 7, 28
+    words = [
+        encode("addi", rd=a0, rs1=a0, imm=0),       # rewritten each pass
+        encode("sd", rs1=t2, rs2=t1, imm=-4),
+        encode("add", rd=t1, rs1=t1, rs2=t3),
+        encode("addi", rd=t0, rs1=t0, imm=-1),
+        encode("bne", rs1=t0, rs2=0, off=-16),
+        encode("jal", rd=0, off=0),
+    ]
+    first = encode("addi", rd=a0, rs1=a0, imm=1) << 32 | 0x5A5A5A5A
+    return words, {t0: passes, t1: first, t2: USER.code, t3: 1 << 52}
 
 
 def assert_same(ref: dict, other: dict) -> None:

@@ -17,6 +17,7 @@ from .common import (
     make_hart,
     run_both,
     run_with_exit_request,
+    store_into_code_from_below,
 )
 
 A0, A1, A2, T0, T1, T2 = 10, 11, 12, 5, 6, 7
@@ -153,20 +154,7 @@ def test_a_write_noted_by_another_engine_drops_the_entries_it_overlaps():
 
 
 def test_a_misaligned_store_reaching_into_the_code_page_above_drops_its_entries():
-    """An 8-byte store 4 bytes below the code page rewrites the loop's first
-    instruction (its immediate grows by one each pass): the store's own
-    page holds no code, the next one does."""
-    T3 = 28
-    words = [
-        encode("addi", rd=A0, rs1=A0, imm=0),       # rewritten each pass
-        encode("sd", rs1=T2, rs2=T1, imm=-4),
-        encode("add", rd=T1, rs1=T1, rs2=T3),
-        encode("addi", rd=T0, rs1=T0, imm=-1),
-        encode("bne", rs1=T0, rs2=0, off=-16),
-        encode("jal", rd=0, off=0),
-    ]
-    first = encode("addi", rd=A0, rs1=A0, imm=1) << 32 | 0x5A5A5A5A
-    regs = {T0: 60, T1: first, T2: USER.code, T3: 1 << 52}
+    words, regs = store_into_code_from_below(60)
     ref, fast, _ = run_both(USER, words, regs=regs, ranges=[(USER.code - 4, 8)], limit=60 * 5 + 1)
     assert_same(ref, fast)
     assert fast["x"][A0] == sum(range(60))

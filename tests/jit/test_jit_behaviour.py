@@ -20,6 +20,7 @@ from .common import (
     run_both,
     run_with_exit_request,
     snapshot,
+    store_into_code_from_below,
 )
 
 A0, A1, A2, A3, T0, T1, T2, T3, RA = 10, 11, 12, 13, 5, 6, 7, 28, 1
@@ -328,19 +329,8 @@ def test_fp_csr_accesses_stay_in_the_region(layout):
 
 
 def test_a_misaligned_store_reaching_into_a_code_page_from_below_is_seen():
-    """An 8-byte store 4 bytes below the code page writes the loop's first
-    instruction (its immediate grows by one each pass): the store's own
-    page holds no code, the next one does, and the translation must see it."""
-    words = [
-        encode("addi", rd=A0, rs1=A0, imm=0),       # 0x00: rewritten each pass
-        encode("sd", rs1=T2, rs2=T1, imm=-4),
-        encode("add", rd=T1, rs1=T1, rs2=T3),
-        encode("addi", rd=T0, rs1=T0, imm=-1),
-        encode("bne", rs1=T0, rs2=0, off=-16),
-        encode("jal", rd=0, off=0),
-    ]
-    first = encode("addi", rd=A0, rs1=A0, imm=1) << 32 | 0x5A5A5A5A
-    regs = {T0: 60, T1: first, T2: USER.code, T3: 1 << 52}
+    """The translation must see the rewrite too (its store's page holds no code)."""
+    words, regs = store_into_code_from_below(60)
     ref, jit, _ = run_both(USER, words, hot=2, regs=regs, ranges=[(USER.code - 4, 8)], limit=60 * 5 + 1)
     assert_same(ref, jit)
     assert jit["x"][A0] == sum(range(60))

@@ -193,7 +193,12 @@ class CodeCache:
 
     @property
     def translated_insns(self) -> int:
-        return sum(info.instructions for info in {id(i): i for i in self.entries.values()}.values())
+        return sum(info.instructions for _, info in self._live_regions())
+
+    def _live_regions(self):
+        """Each region the table holds, once, with one of its keys (all of
+        them map its page alike)."""
+        return {id(info): (key, info) for key, info in self.entries.items()}.values()
 
     # --- compiling (any thread) ---
     def build(self, plans: dict[Key, RegionPlan], generation: int, level: int | None = None,
@@ -454,8 +459,9 @@ class CodeCache:
             self._code_pages[page - base] &= ~_JIT_BITS
         # Other pages may have lost regions too: recompute their code bits.
         live = {p for info in self.entries.values() for p in info.pages}
-        self.inner = set().union(*(_inner(k, info) for k, info in self.entries.items()))
-        self.covered = {c: info for k, info in self.entries.items() for c in _covered(k, info)}
+        live_regions = self._live_regions()
+        self.inner = set().union(*(_inner(k, info) for k, info in live_regions))
+        self.covered = {c: info for k, info in live_regions for c in _covered(k, info)}
         for page in list(self.page_regions):
             self.page_regions[page] = {k for k in self.page_regions[page] if k in self.entries}
             if page not in live:

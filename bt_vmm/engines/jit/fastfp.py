@@ -66,9 +66,8 @@ class InlineFP:
         """The result of callout ``name``: computed in place, or ``helper()``
         (the callout as usual) for a NaN or another rounding mode."""
         *operands, rm = args
-        if not self.fp_pending:   # a group starts: no flags (on every path on from here)
-            self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)
-            self.fp_pending = True
+        if not self.fp_pending:   # on every path on from here
+            self._start_group()
         op, fmt = OPERATIONS[name]
         operands = [self.v(a) for a in operands]
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("fp_fast", "fp_slow", "fp_join"))
@@ -89,8 +88,7 @@ class InlineFP:
 
         def slow_path() -> ir.Value:
             value = helper()   # (settles first)
-            self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)   # drop the helper's flags
-            self.fp_pending = True
+            self._start_group()   # (the helper's flags are not the group's)
             return value
 
         return self._join_slow(bits, fast, slow, join, slow_path)
@@ -117,9 +115,13 @@ class InlineFP:
             return super()._helper(name, *args)
         self.settle_fp()
         result = super()._helper(name, *args)
+        self._start_group()
+        return result
+
+    def _start_group(self) -> None:
+        """A group of in-place operations starts: MXCSR holds no flags."""
         self._mxcsr_call("llvm.x86.sse.ldmxcsr", lib.MXCSR_GUEST)
         self.fp_pending = True
-        return result
 
     def settle_fp(self) -> None:
         """Accrue the flags MXCSR holds into fflags (and mark FS dirty when

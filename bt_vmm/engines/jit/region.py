@@ -500,6 +500,12 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self.blocks[start] = Block(start, self.fn.append_basic_block(f"chk_{start:x}"),
                                    self.fn.append_basic_block(f"b_{start:x}"))
 
+    def _end_block(self) -> None:
+        """Before a block's last branch: its FP flags settled, its
+        instructions counted."""
+        self.settle_fp()
+        self.b.store(self._retired_count(), self.icount)
+
     def _retired_count(self) -> ir.Value:
         """minstret now: the block's starting count plus what retired since."""
         return self.b.add(self._base, const(self._retired)) if self._retired else self._base
@@ -513,8 +519,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         while True:
             fetched = self.plan.fetch(pc)
             if fetched is None:  # outside RAM or another page: the dispatcher decides
-                self.settle_fp()
-                self.b.store(self._retired_count(), self.icount)
+                self._end_block()
                 self.b.branch(self._goto(pc, external=True))
                 break
             raw, paddr = fetched
@@ -527,8 +532,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             pc = (pc + self.length) & M64
             if n >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
                     or self.info.instructions >= self.plan.max_insns:
-                self.settle_fp()
-                self.b.store(self._retired_count(), self.icount)
+                self._end_block()
                 self.b.branch(self._goto(pc, external=False))
                 break
         blk.length = n
@@ -600,8 +604,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         nxt = self._next
         if nxt == fall and not d.spec.ends_block and not self._called:
             return True
-        self.settle_fp()
-        self.b.store(self._retired_count(), self.icount)
+        self._end_block()
         if isinstance(nxt, int):
             self.b.branch(self._goto(nxt, self._called))
         elif isinstance(nxt, tuple):
