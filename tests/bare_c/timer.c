@@ -38,11 +38,17 @@ int main(void)
 
     csr_write(mtvec, (uint64_t)mtrap);
     csr_set(mie, MIP_MTIP);
-    csr_set(mstatus, MSTATUS_MIE);
     for (int i = 0; i < TICKS; i++) {
+        /* Checked with MIE clear: an interrupt taken between the check and
+         * wfi would leave wfi waiting for one that never comes.  wfi wakes
+         * for an interrupt pending in mie whatever MIE says; it is taken
+         * once MIE is set. */
         *MTIMECMP = *MTIME + 1000; /* 100 us at 10 MHz */
-        while (ticks == i)
+        while (ticks == i) {
             __asm__ volatile("wfi");
+            csr_set(mstatus, MSTATUS_MIE);
+            csr_clear(mstatus, MSTATUS_MIE);
+        }
         printf("tick %d: mcause 0x%lx MPIE %d MIE in handler %d\n", ticks, seen.cause,
                (seen.status & (1ul << 7)) != 0, (seen.status & MSTATUS_MIE) != 0);
         check(seen.cause == (INTERRUPT | 7), "timer interrupt cause");
