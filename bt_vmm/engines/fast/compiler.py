@@ -19,7 +19,7 @@ import sys
 import time
 from itertools import count
 
-from llvmlite import ir
+from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import lib
 from bt_vmm.engines.diskcache import DiskCache, default_directory

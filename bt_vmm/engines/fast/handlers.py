@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from llvmlite import ir
+from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.engines.jit.backend import I8, I64, PTR, IRValues, const

@@ -9,8 +9,9 @@ and the primitive definitions exist once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
-from llvmlite import ir
+from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import lib
 from bt_vmm.engines.jit.layout import TLB_ADDEND, TLB_ENTRY, c_function
@@ -27,6 +28,7 @@ PTR = ir.PointerType()
 _FOLD = Concrete.__new__(Concrete)
 
 
+@lru_cache(maxsize=4096)
 def const(v: int) -> ir.Constant:
     return ir.Constant(I64, v & M64)
 

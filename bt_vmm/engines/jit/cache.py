@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from llvmlite import ir
+from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm import _core
 from bt_vmm._core import ffi, lib

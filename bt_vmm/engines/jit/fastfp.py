@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llvmlite import ir
+from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import lib
 

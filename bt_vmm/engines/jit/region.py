@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Callable
 
-from llvmlite import ir
+from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.csrs import csr_number
