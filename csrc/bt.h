@@ -34,6 +34,11 @@ int bt_store(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value);
 int bt_fetch(hart_t *h, uint64_t vaddr, uint64_t *out);   /* 16 or 32 bits */
 int bt_translate(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t *paddr);
 void bt_tlb_flush(hart_t *h);
+/* Drop the TLB entries of page vpn (or TLB_ALL_PAGES) in address space asid
+ * (or TLB_ALL_SPACES, global mappings included): sfence.vma's four forms. */
+#define TLB_ALL_PAGES 0xffffffffffffffff
+#define TLB_ALL_SPACES 0xffffffffffffffff
+void bt_tlb_flush_some(hart_t *h, uint64_t vpn, uint64_t asid);
 /* Host pointer to n bytes of guest physical RAM at paddr, or NULL when any
  * byte lies outside RAM.  The one place guest addresses become host ones. */
 uint8_t *bt_ram_ptr(hart_t *h, uint64_t paddr, uint64_t n);

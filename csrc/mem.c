@@ -51,8 +51,9 @@ static uint8_t *tlb_lookup(hart_t *h, uint64_t vaddr, uint64_t acc)
 }
 
 /* Cache a translation, but only of a whole RAM page, and never the page of
- * tohost for stores: a hit must be a plain host access with nothing to check. */
-static void tlb_fill(hart_t *h, uint64_t vaddr, uint64_t paddr, uint64_t acc)
+ * tohost for stores: a hit must be a plain host access with nothing to check.
+ * ``tag``: the entry's tlb_tag (ASID, G, leaf level). */
+static void tlb_fill(hart_t *h, uint64_t vaddr, uint64_t paddr, uint64_t acc, uint32_t tag)
 {
     uint64_t ppage = paddr & ~PAGE_MASK;
     uint8_t *host = bt_ram_ptr(h, ppage, PAGE_SIZE);
@@ -65,6 +66,7 @@ static void tlb_fill(hart_t *h, uint64_t vaddr, uint64_t paddr, uint64_t acc)
     tlb_entry_t *e = &tlb_for(h, acc)[vpn % TLB_SIZE];
     e->vpn = vpn;
     e->addend = (uint64_t)(uintptr_t)host - (vpn << PAGE_SHIFT);
+    h->tlb_tag[acc][vpn % TLB_SIZE] = tag;
 }
 
 void bt_tlb_flush(hart_t *h)
@@ -72,6 +74,31 @@ void bt_tlb_flush(hart_t *h)
     memset(h->tlb_load, 0xff, sizeof h->tlb_load);
     memset(h->tlb_store, 0xff, sizeof h->tlb_store);
     memset(h->tlb_fetch, 0xff, sizeof h->tlb_fetch);
+}
+
+/* Does the entry (tag) translate page vpn (TLB_ALL_PAGES: any) of address
+ * space asid (TLB_ALL_SPACES: any, global mappings included; otherwise only
+ * that ASID's own mappings, never a global one)?  A piece of a superpage
+ * answers for every page of the superpage. */
+static int tlb_matches(uint64_t entry_vpn, uint32_t tag, uint64_t vpn, uint64_t asid)
+{
+    if (asid != TLB_ALL_SPACES && ((tag & TLB_TAG_GLOBAL) || (tag & TLB_TAG_ASID_MASK) != asid))
+        return 0;
+    return vpn == TLB_ALL_PAGES || ((entry_vpn ^ vpn) >> (9 * (tag >> TLB_TAG_LEVEL_SHIFT))) == 0;
+}
+
+void bt_tlb_flush_some(hart_t *h, uint64_t vpn, uint64_t asid)
+{
+    if (vpn == TLB_ALL_PAGES && asid == TLB_ALL_SPACES) {
+        bt_tlb_flush(h);
+        return;
+    }
+    for (uint64_t acc = ACC_LOAD; acc <= ACC_FETCH; acc++) {
+        tlb_entry_t *t = tlb_for(h, acc);
+        for (int i = 0; i < TLB_SIZE; i++)
+            if (t[i].vpn != ~0ULL && tlb_matches(t[i].vpn, h->tlb_tag[acc][i], vpn, asid))
+                t[i].vpn = ~0ULL;
+    }
 }
 
 /* --- translation (V2P): Sv39 and Sv48 page walks --- */
@@ -98,9 +125,11 @@ static int leaf_permits(hart_t *h, uint64_t pte, uint64_t acc, uint64_t priv)
     return (pte & PTE_R) || ((h->mstatus & MSTATUS_MXR) && (pte & PTE_X));
 }
 
-/* Walk the guest page table; 0 with *paddr set, or the fault cause. */
-static uint64_t walk(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t priv, uint64_t *paddr)
+/* Walk the guest page table; 0 with *paddr and *tag (the TLB tag of the
+ * mapping) set, or the fault cause. */
+static uint64_t walk(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t priv, uint64_t *paddr, uint32_t *tag)
 {
+    uint32_t global = 0; /* G in a pointer PTE makes everything below it global */
     int levels = (h->satp >> 60) == SATP_MODE_SV48 ? 4 : 3;
     int va_bits = PAGE_SHIFT + 9 * levels;
     if ((uint64_t)((int64_t)(vaddr << (64 - va_bits)) >> (64 - va_bits)) != vaddr)
@@ -117,6 +146,8 @@ static uint64_t walk(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t priv, uin
         if (!(pte & PTE_V) || (pte & PTE_W && !(pte & PTE_R)) || (pte >> 54))
             return fault_cause(acc, 1);
         uint64_t ppn = (pte >> 10) & PPN_MASK;
+        if (pte & PTE_G)
+            global = TLB_TAG_GLOBAL;
         if (!(pte & (PTE_R | PTE_X))) {
             /* Pointer to the next level: A, D, U are reserved here (as QEMU). */
             if (level == 0 || (pte & (PTE_A | PTE_D | PTE_U)))
@@ -134,6 +165,8 @@ static uint64_t walk(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t priv, uin
             memcpy(p, &pte, 8);
         }
         *paddr = ((ppn & ~low) << PAGE_SHIFT) | (vaddr & ((1ULL << shift) - 1));
+        *tag = global | (uint32_t)level << TLB_TAG_LEVEL_SHIFT |
+               ((h->satp >> SATP_ASID_SHIFT) & TLB_TAG_ASID_MASK);
         return 0;
     }
     return fault_cause(acc, 1); /* not reached: level 0 always ends the walk */
@@ -142,10 +175,11 @@ static uint64_t walk(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t priv, uin
 int bt_translate(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t *paddr)
 {
     uint64_t priv = effective_priv(h, acc);
+    uint32_t tag = TLB_TAG_GLOBAL; /* the identity: no page table, no address space */
     if (h->machine_kind == MACHINE_USER || priv == PRV_M || (h->satp >> 60) == SATP_MODE_BARE) {
         *paddr = vaddr;
     } else {
-        uint64_t cause = walk(h, vaddr, acc, priv, paddr);
+        uint64_t cause = walk(h, vaddr, acc, priv, paddr, &tag);
         if (h->trace_mmu)
             bt_trace_walk(h, vaddr, acc, cause ? 0 : *paddr, cause);
         if (cause) {
@@ -153,7 +187,7 @@ int bt_translate(hart_t *h, uint64_t vaddr, uint64_t acc, uint64_t *paddr)
             return -1;
         }
     }
-    tlb_fill(h, vaddr, *paddr, acc);
+    tlb_fill(h, vaddr, *paddr, acc, tag);
     return 0;
 }
 

@@ -135,9 +135,14 @@ static void satp_write(hart_t *h, uint64_t v)
     uint64_t mode = v >> 60;
     if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48)
         return; /* unsupported mode: the whole write is ignored */
+    uint64_t old = h->satp;
     h->satp = v;
-    h->mmu_key = ~0ULL; /* a new address space: always flush */
-    bt_mmu_sync(h);
+    bt_mmu_sync(h); /* a new mode: everything goes */
+    /* Another address space (ASID or root table): its mappings apply at
+     * once, so those of the old one go; global ones stay, being the same
+     * in every address space. */
+    if (v != old)
+        bt_tlb_flush_some(h, TLB_ALL_PAGES, (old >> SATP_ASID_SHIFT) & TLB_TAG_ASID_MASK);
 }
 
 /* --- PMP: WARL storage, not enforced --- */
@@ -363,14 +368,14 @@ uint64_t bt_wfi(hart_t *h)
 
 uint64_t bt_sfence_vma(hart_t *h, uint64_t vaddr, uint64_t asid, uint64_t flags)
 {
-    (void)vaddr, (void)asid, (void)flags;
     if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM))) {
         illegal(h);
         return 0;
     }
-    /* The TLB holds 4 KiB pieces of possibly larger pages, untagged by ASID:
-     * flushing all of it is the one answer that is right for every form. */
-    bt_tlb_flush(h);
+    /* flags bit 0: rs1 != x0, one address (every piece of its superpage);
+     * bit 1: rs2 != x0, that ASID's own mappings (global ones stay). */
+    bt_tlb_flush_some(h, flags & 1 ? vaddr >> 12 : TLB_ALL_PAGES,
+                      flags & 2 ? asid & TLB_TAG_ASID_MASK : TLB_ALL_SPACES);
     return 0;
 }
 

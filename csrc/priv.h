@@ -46,6 +46,7 @@
 #define SATP_MODE_BARE 0
 #define SATP_MODE_SV39 8
 #define SATP_MODE_SV48 9
+#define SATP_ASID_SHIFT 44
 
 /* page-table entry bits */
 #define PTE_V 0x1

@@ -64,6 +64,14 @@ typedef struct {
     uint64_t addend;
 } tlb_entry_t;
 
+/* What the fast path does not read about a TLB entry, for the selective
+ * flushes of satp writes and sfence.vma: the ASID it was filled under, G
+ * (valid in every address space), and the level of the leaf it is a 4 KiB
+ * piece of (0: a page, 1: a megapage...). */
+#define TLB_TAG_ASID_MASK 0xffff
+#define TLB_TAG_GLOBAL 0x10000
+#define TLB_TAG_LEVEL_SHIFT 17
+
 typedef struct hart {
     /* --- architectural registers --- */
     uint64_t x[32];
@@ -144,6 +152,7 @@ typedef struct hart {
     tlb_entry_t tlb_load[TLB_SIZE];
     tlb_entry_t tlb_store[TLB_SIZE];
     tlb_entry_t tlb_fetch[TLB_SIZE];
+    uint32_t tlb_tag[3][TLB_SIZE];   /* per entry of tlb_load, tlb_store, tlb_fetch (ACC_* order) */
 } hart_t;
 
 #endif

@@ -20,3 +20,7 @@ def test_sv39_sv48_translation(engine):
 
 def test_fence_i_after_patching_code(engine):
     assert_passes(engine, "fencei")
+
+
+def test_asid_switch_and_each_form_of_sfence_vma(engine):
+    assert_passes(engine, "asid")
