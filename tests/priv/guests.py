@@ -14,9 +14,9 @@ FLAGS = ["-nostdlib", "-nostartfiles", "-march=rv64gc", "-mabi=lp64d", "-mcmodel
 
 
 def _shared_inputs_flag() -> str:
-    """harness.h and link.ld are inputs as well: a define carrying their hash
-    puts them into the build cache's key."""
-    digest = hashlib.sha256((GUESTS / "harness.h").read_bytes() + (GUESTS / "link.ld").read_bytes())
+    """The headers and link.ld are inputs as well: a define carrying their
+    hash puts them into the build cache's key."""
+    digest = hashlib.sha256(b"".join((GUESTS / name).read_bytes() for name in ("harness.h", "paging.h", "link.ld")))
     return f"-DHARNESS_HASH=0x{digest.hexdigest()[:12]}"
 
 

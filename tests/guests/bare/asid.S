@@ -3,32 +3,13 @@
  * (all, one ASID, one address, both) drops what it names, a whole
  * superpage from any address inside it. */
 #include "harness.h"
+#include "paging.h"
 
-#define V 0x1
-#define R 0x2
-#define W 0x4
-#define X 0x8
-#define G 0x20
-#define A 0x40
-#define D 0x80
-#define WIN 0x40000000                 /* the test window (VPN[2] = 1) */
 #define MEGA (WIN + 0x200000)          /* its second megapage */
 #define MEGA_1 0x80200000              /* physical megapages it maps to */
 #define MEGA_2 0x80400000
-#define SATP_SV39 (8 << 60)
 #define ASID_1 (1 << 44)
 #define ASID_2 (2 << 44)
-
-/* table[index] = PTE pointing at `target` with `flags` */
-.macro PTE table, index, target, flags
-    la t0, \target
-    srli t0, t0, 12
-    slli t0, t0, 10
-    li t1, \flags
-    or t0, t0, t1
-    la t1, \table
-    sd t0, (\index) * 8(t1)
-.endm
 
 /* table[index] = leaf PTE of the physical address `paddr` */
 .macro PTE_AT table, index, paddr, flags
