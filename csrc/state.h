@@ -55,6 +55,7 @@
 #define MACHINE_SYSTEM 1   /* bare/virt: traps are delivered to the guest */
 
 #define TLB_SIZE 256
+#define CALLOUT_SLOTS 64
 
 /* One direct-mapped TLB entry of the shadow (V2M) translation: the page
  * number of the guest virtual address, and the addend that turns a guest
@@ -140,6 +141,7 @@ typedef struct hart {
 
     /* --- statistics --- */
     uint64_t stat_tlb_hits, stat_tlb_misses, stat_mmio;
+    uint64_t stat_callouts[CALLOUT_SLOTS];  /* calls of each callout, numbered by bt_vmm.cpu.callouts */
 
     /* --- privileged core bookkeeping (csrc/priv.c, trap.c, mem.c) --- */
     uint64_t insn_bits;          /* engines set it before a callout: tval of illegal-instruction */

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from bt_vmm._core import ffi, lib
 
+from bt_vmm.cpu.callouts import callout_counts
 from bt_vmm.cpu.hart import Hart
+from bt_vmm.engines.jit import fastfp
 from bt_vmm.engines.reference import ReferenceInterpreter
 from bt_vmm.isa import encode
 
@@ -86,6 +88,8 @@ def snapshot(h: Hart, ranges: list[tuple[int, int]]) -> dict:
         state[name] = list(value) if isinstance(value, ffi.CData) else value
     for addr, n in ranges:
         state[f"mem@{addr:x}"] = h.read_phys(addr, n)
+    # Every engine makes the same callouts, bar the FP arithmetic the JIT computes in place.
+    state["callouts"] = {k: n for k, n in callout_counts(h.ptr).items() if k not in fastfp.OPERATIONS}
     return state
 
 

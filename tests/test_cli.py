@@ -339,3 +339,26 @@ def test_disk_cache_seeds_another_with_one_kind(tmp_path):
     src.copy_kind("fast", dst)
     assert DiskCache(dst).get(src.key("fast", "handlers")) == b"H"
     assert DiskCache(dst).get(src.key("jit", "region")) is None
+
+
+def _stats_json(args: list[str], tmp_path, name: str) -> dict:
+    import json
+
+    out = tmp_path / f"{name}.json"
+    main(["run", "--stats-json", str(out), *args])
+    return json.loads(out.read_text())
+
+
+def test_stats_count_callouts_by_kind_alike_under_every_engine(guests, tmp_path, capfd):
+    """Every engine makes the same callouts (programs without FP arithmetic,
+    which the JIT computes in place): Linux system calls in a process VM,
+    CSR accesses, trap returns, fences in a bare-metal one."""
+    from tests.priv.guests import build_bare
+
+    for program in (guests["hello"], str(build_bare("traps"))):
+        runs = [_stats_json(["--engine", e, program], tmp_path, e) for e in ("interp", "fast", "jit")]
+        counts = [{k: v for k, v in run.items() if k.startswith("callouts: ")} for run in runs]
+        assert counts[0]["callouts: ecall"] > 0
+        assert counts[0] == counts[1] == counts[2]
+    assert counts[0]["callouts: mret"] > 0 and counts[0]["callouts: csr"] > counts[0]["callouts: mret"]
+    assert all(run["TLB misses"] > 0 for run in runs)   # (a system machine: its TLB's figures too)

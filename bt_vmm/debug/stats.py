@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from bt_vmm._core import lib
+from bt_vmm.cpu.callouts import callout_counts
 from bt_vmm.machines.base import RunResult
 
 
@@ -21,6 +23,22 @@ def run_stats(result: RunResult, engine) -> dict[str, float | int | str]:
         "MIPS": round(result.mips, 3),
     }
     rows.update(engine_stats(engine))
+    rows.update(hart_stats(getattr(engine, "hart", None), result.instructions))
+    return rows
+
+
+def hart_stats(hart, instructions: int) -> dict[str, float | int]:
+    """What every engine counts in the hart: TLB misses (system machines: a
+    page walk, or an access the TLB does not cache such as MMIO; generated
+    code counts no hits, which stay off its fast path), and callouts by kind."""
+    if hart is None:
+        return {}
+    h = hart.ptr
+    rows: dict[str, float | int] = {}
+    if h.machine_kind == lib.MACHINE_SYSTEM:
+        rows["TLB misses"] = h.stat_tlb_misses
+        rows["TLB misses per 1,000 instructions"] = round(1000 * h.stat_tlb_misses / max(1, instructions), 3)
+    rows.update({f"callouts: {name}": n for name, n in callout_counts(h).items()})
     return rows
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from bt_vmm._core import ffi, lib
+from bt_vmm.cpu.callouts import CALLOUT_ID
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.isa import DECODER, Decoded, IllegalInstruction
 
@@ -182,6 +183,7 @@ class Concrete:
         if fn is None:
             fn = self._callouts[name] = getattr(lib, "bt_" + name)
         self.h.insn_bits = self.raw  # tval if the callout finds the instruction illegal
+        self.h.stat_callouts[CALLOUT_ID[name]] += 1
         result = fn(self.h, *[a & M64 for a in args])
         if self.h.exc_pending:
             raise Trap

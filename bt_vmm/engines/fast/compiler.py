@@ -22,6 +22,7 @@ from itertools import count
 from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import lib
+from bt_vmm.cpu.callouts import CALLOUTS
 from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.handlers import HandlerEmitter, NeedsConcrete, layout_of
 from bt_vmm.engines.llvmsetup import init_llvm
@@ -46,6 +47,7 @@ def source_digest() -> str:
         path = getattr(sys.modules.get(name), "__file__", None)
         if path:
             h.update(name.encode() + pathlib.Path(path).read_bytes())
+    h.update(repr(CALLOUTS).encode())   # the callout counters' numbering, from the C core
     return h.hexdigest()
 
 

@@ -361,6 +361,7 @@ class HandlerEmitter(IRValues):
         if "insn_bits" in HART_FIELDS:
             self.b.store(self.raw, self._gep(self.h, offset("insn_bits")))
         fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
+        self._count_callout(name)
         result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
         self._fail_if(self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0)))
         # Privileged state may have changed: the loop looks at interrupts again.

@@ -14,7 +14,8 @@ from functools import lru_cache
 from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import lib
-from bt_vmm.engines.jit.layout import TLB_ADDEND, TLB_ENTRY, c_function
+from bt_vmm.cpu.callouts import CALLOUT_ID
+from bt_vmm.engines.jit.layout import TLB_ADDEND, TLB_ENTRY, c_function, offset
 from bt_vmm.engines.reference import Concrete
 
 M64 = (1 << 64) - 1
@@ -50,6 +51,13 @@ class IRValues:
 
     def _helper(self, name: str, *args) -> ir.Value:
         return self._c(name, self.HELPERS[name], list(args))
+
+    def _count_callout(self, name: str) -> None:
+        """One more call of callout ``name`` in the hart's counters (--stats)."""
+        if name not in CALLOUT_ID:
+            raise self.missing_function(f"no C function bt_{name}")
+        counter = self.b.gep(self.h, [const(offset("stat_callouts") + 8 * CALLOUT_ID[name])], source_etype=I8)
+        self.b.store(self.b.add(self.b.load(counter, typ=I64), const(1)), counter)
 
     def _tlb_lookup(self, tlb: ir.Value, addr: ir.Value, size: int) -> tuple[ir.Value, ir.Value]:
         """(hit, host address as i64) of a V2M TLB (``tlb`` points at its

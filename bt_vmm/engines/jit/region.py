@@ -376,6 +376,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         if "insn_bits" in HART_FIELDS:
             self.store_field("insn_bits", self.raw)
         fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
+        self._count_callout(name)
         result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
         ok = self.fn.append_basic_block("call_ok")
         pending = self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0))
