@@ -158,6 +158,8 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
     if (stop > h->insn_limit)
         stop = h->insn_limit;
     uint64_t pc = h->pc, timer = 0;
+    fi_entry_t *e = 0; /* pc's entry, at RAM offset off, when straight-line code reached it */
+    uint64_t off = 0;
     if (c->code_epoch != h->code_epoch)
         fi_flush(c, h);
     for (;;) {
@@ -172,18 +174,20 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             if (bt_pending_interrupt(h))
                 return FI_IRQ;
         }
-        uint64_t off;
-        if (!fetch_offset(c, h, system, pc, &off))
+        if (!e) {
+            if (!fetch_offset(c, h, system, pc, &off))
+                break;
+            fi_entry_t *page = c->pages[off >> PAGE_SHIFT];
+            if (!page)
+                break;
+            e = &page[(off & PAGE_OFFSET_MASK) >> 1];
+        }
+        if (!e->fn)   /* not decoded yet, or invalidated by a store */
             break;
-        fi_entry_t *page = c->pages[off >> PAGE_SHIFT];
-        if (!page)
-            break;
-        fi_entry_t *e = &page[(off & PAGE_OFFSET_MASK) >> 1];
-        if (!e->fn)
-            break;
-        uint64_t fall = pc + e->length; /* read now: the handler may flush the page */
+        uint64_t length = e->length; /* read now: the handler may flush the page */
         uint64_t next = ((fi_handler)(uintptr_t)e->fn)(h, c, pc, e);
-        if (next & 1) {
+        int synced = next & 1;
+        if (synced) {
             if (h->exc_pending)
                 return FI_FAULT;
             next -= 1;
@@ -192,9 +196,15 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
                 fi_flush(c, h);
         }
         h->minstret++;
-        int jumped = next != fall;
+        /* Straight on within the page: the next entry is the next slot
+         * (entries stay allocated: e stays valid, its fn 0 if a flush or a
+         * store dropped it).  A jump, another page or a change of privileged
+         * state looks the pc up again. */
+        int straight = next == pc + length;
+        e = straight && !synced && !((off ^ (off + length)) >> PAGE_SHIFT) ? e + (length >> 1) : 0;
+        off += length;
         h->pc = pc = next;
-        if (jumped && c->stop_on_jump)
+        if (!straight && c->stop_on_jump)
             return FI_JUMP;
     }
     c->stat_misses++;
