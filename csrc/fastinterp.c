@@ -74,7 +74,7 @@ int fi_pc_offset(hart_t *h, uint64_t pc, uint64_t *ram_off)
     uint64_t paddr = pc;
     if (h->machine_kind == MACHINE_SYSTEM) {
         tlb_entry_t *t = &h->tlb_fetch[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
-        if (t->vpn == pc >> PAGE_SHIFT) {
+        if (t->page == (pc & ~PAGE_OFFSET_MASK)) {
             *ram_off = pc + t->addend - (uint64_t)(uintptr_t)h->ram;
             return 0;
         }
@@ -145,7 +145,7 @@ static inline int fetch_offset(fi_ctx_t *c, hart_t *h, int system, uint64_t pc, 
         return 1;
     }
     tlb_entry_t *t = &h->tlb_fetch[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
-    if (t->vpn != pc >> PAGE_SHIFT)
+    if (t->page != (pc & ~PAGE_OFFSET_MASK))
         return !fi_pc_offset(h, pc, off);
     *off = pc + t->addend - (uint64_t)(uintptr_t)h->ram;
     return 1;

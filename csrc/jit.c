@@ -19,7 +19,7 @@ int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr)
         return 0;
     }
     tlb_entry_t *e = &h->tlb_fetch[(vpc >> 12) & (TLB_SIZE - 1)];
-    if (e->vpn == vpc >> 12) {
+    if (e->page == (vpc & ~4095ULL)) {
         *paddr = vpc + e->addend - (uint64_t)(uintptr_t)h->ram + h->ram_base;
         return 0;
     }
@@ -199,7 +199,7 @@ void bt_code_write(jit_ctx_t *jc, fi_ctx_t *fc, hart_t *h, uint64_t vaddr, uint6
         uint64_t paddr = v;
         tlb_entry_t *e = &h->tlb_store[(v >> 12) & (TLB_SIZE - 1)];
         int system = h->machine_kind == MACHINE_SYSTEM;
-        if (system && e->vpn == v >> 12) /* the store just filled it: no second page walk */
+        if (system && e->page == (v & ~4095ULL)) /* the store just filled it: no second page walk */
             paddr = v + e->addend - (uint64_t)(uintptr_t)h->ram + h->ram_base;
         else if (system && bt_translate(h, v, ACC_STORE, &paddr)) {
             h->exc_pending = 0; /* cannot happen: the store just succeeded */

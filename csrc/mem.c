@@ -42,7 +42,7 @@ static uint8_t *tlb_lookup(hart_t *h, uint64_t vaddr, uint64_t acc)
 {
     uint64_t vpn = vaddr >> PAGE_SHIFT;
     tlb_entry_t *e = &tlb_for(h, acc)[vpn % TLB_SIZE];
-    if (e->vpn != vpn) {
+    if (e->page != (vaddr & ~PAGE_MASK)) {
         h->stat_tlb_misses++;
         return 0;
     }
@@ -64,7 +64,7 @@ static void tlb_fill(hart_t *h, uint64_t vaddr, uint64_t paddr, uint64_t acc, ui
         return;
     uint64_t vpn = vaddr >> PAGE_SHIFT;
     tlb_entry_t *e = &tlb_for(h, acc)[vpn % TLB_SIZE];
-    e->vpn = vpn;
+    e->page = vpn << PAGE_SHIFT;
     e->addend = (uint64_t)(uintptr_t)host - (vpn << PAGE_SHIFT);
     h->tlb_tag[acc][vpn % TLB_SIZE] = tag;
 }
@@ -96,8 +96,8 @@ void bt_tlb_flush_some(hart_t *h, uint64_t vpn, uint64_t asid)
     for (uint64_t acc = ACC_LOAD; acc <= ACC_FETCH; acc++) {
         tlb_entry_t *t = tlb_for(h, acc);
         for (int i = 0; i < TLB_SIZE; i++)
-            if (t[i].vpn != ~0ULL && tlb_matches(t[i].vpn, h->tlb_tag[acc][i], vpn, asid))
-                t[i].vpn = ~0ULL;
+            if (t[i].page != ~0ULL && tlb_matches(t[i].page >> PAGE_SHIFT, h->tlb_tag[acc][i], vpn, asid))
+                t[i].page = ~0ULL;
     }
 }
 

@@ -57,11 +57,13 @@
 #define TLB_SIZE 256
 #define CALLOUT_SLOTS 64
 
-/* One direct-mapped TLB entry of the shadow (V2M) translation: the page
- * number of the guest virtual address, and the addend that turns a guest
- * virtual address into a host pointer. vpn is all-ones when invalid. */
+/* One direct-mapped TLB entry of the shadow (V2M) translation: the guest
+ * virtual address of the page (all-ones when invalid), and the addend that
+ * turns a guest virtual address into a host pointer.  An access of size n
+ * hits when (vaddr & ~(4095 ^ (n - 1))) == page: the alignment check is
+ * folded into the tag compare (a misaligned address keeps a low bit). */
 typedef struct {
-    uint64_t vpn;
+    uint64_t page;
     uint64_t addend;
 } tlb_entry_t;
 

@@ -46,7 +46,7 @@ def _load_all(h: Hart) -> None:
 
 def _cached(h: Hart) -> set[int]:
     """The virtual pages the load TLB holds."""
-    return {v for v in (OWN, GLOBAL, OTHER) if h.ptr.tlb_load[(v >> 12) % lib.TLB_SIZE].vpn == v >> 12}
+    return {v for v in (OWN, GLOBAL, OTHER) if h.ptr.tlb_load[(v >> 12) % lib.TLB_SIZE].page == v}
 
 
 def test_the_walks_fill_the_tlb(hart):

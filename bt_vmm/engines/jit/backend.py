@@ -62,14 +62,15 @@ class IRValues:
     def _tlb_lookup(self, tlb: ir.Value, addr: ir.Value, size: int) -> tuple[ir.Value, ir.Value]:
         """(hit, host address as i64) of a V2M TLB (``tlb`` points at its
         first entry): a hit when the page matches and the access is aligned,
-        so it never crosses the page."""
-        aligned = self.b.icmp_unsigned("==", self.b.and_(addr, const(size - 1)), const(0))
+        so it never crosses the page, in one compare (a misaligned address
+        keeps a low bit the page's tag has clear)."""
         vpn = self.b.lshr(addr, const(12))
         index = self.b.mul(self.b.and_(vpn, const(lib.TLB_SIZE - 1)), const(TLB_ENTRY))
         entry = self.b.gep(tlb, [index], source_etype=I8)
         tag = self.b.load(entry, typ=I64)
         addend = self.b.load(self.b.gep(entry, [const(TLB_ADDEND)], source_etype=I8), typ=I64)
-        return self.b.and_(aligned, self.b.icmp_unsigned("==", tag, vpn)), self.b.add(addr, addend)
+        page_and_misalignment = self.b.and_(addr, const(~(4095 ^ (size - 1))))
+        return self.b.icmp_unsigned("==", page_and_misalignment, tag), self.b.add(addr, addend)
 
     def v(self, x) -> ir.Value:
         """An i64 IR value for a Value."""
