@@ -34,11 +34,10 @@ class Type:
 
 
 class IntType(Type):
-    __slots__ = ("width",)
+    __slots__ = ()
 
     def __init__(self, width: int):
         super().__init__(f"i{width}")
-        self.width = width
 
 
 class PointerType(Type):
@@ -310,96 +309,96 @@ class IRBuilder:
         return self._emit(a.type, f"{op} {a.type} {a.ref}, {b.ref}")
 
     # --- arithmetic
-    def add(self, a, b, name=""):
+    def add(self, a, b):
         return self._binary("add", a, b)
 
-    def sub(self, a, b, name=""):
+    def sub(self, a, b):
         return self._binary("sub", a, b)
 
-    def mul(self, a, b, name=""):
+    def mul(self, a, b):
         return self._binary("mul", a, b)
 
-    def sdiv(self, a, b, name=""):
+    def sdiv(self, a, b):
         return self._binary("sdiv", a, b)
 
-    def udiv(self, a, b, name=""):
+    def udiv(self, a, b):
         return self._binary("udiv", a, b)
 
-    def srem(self, a, b, name=""):
+    def srem(self, a, b):
         return self._binary("srem", a, b)
 
-    def urem(self, a, b, name=""):
+    def urem(self, a, b):
         return self._binary("urem", a, b)
 
-    def and_(self, a, b, name=""):
+    def and_(self, a, b):
         return self._binary("and", a, b)
 
-    def or_(self, a, b, name=""):
+    def or_(self, a, b):
         return self._binary("or", a, b)
 
-    def xor(self, a, b, name=""):
+    def xor(self, a, b):
         return self._binary("xor", a, b)
 
-    def not_(self, a, name=""):
+    def not_(self, a):
         return self._emit(a.type, f"xor {a.type} {a.ref}, -1")
 
-    def shl(self, a, b, name=""):
+    def shl(self, a, b):
         return self._binary("shl", a, b)
 
-    def lshr(self, a, b, name=""):
+    def lshr(self, a, b):
         return self._binary("lshr", a, b)
 
-    def ashr(self, a, b, name=""):
+    def ashr(self, a, b):
         return self._binary("ashr", a, b)
 
-    def icmp_unsigned(self, op: str, a, b, name=""):
+    def icmp_unsigned(self, op: str, a, b):
         cond = _ICMP[op]
         return self._emit(_I1, f"icmp {cond if cond in ('eq', 'ne') else 'u' + cond} {a.type} {a.ref}, {b.ref}")
 
-    def icmp_signed(self, op: str, a, b, name=""):
+    def icmp_signed(self, op: str, a, b):
         cond = _ICMP[op]
         return self._emit(_I1, f"icmp {cond if cond in ('eq', 'ne') else 's' + cond} {a.type} {a.ref}, {b.ref}")
 
-    def select(self, c, a, b, name=""):
+    def select(self, c, a, b):
         return self._emit(a.type, f"select i1 {c.ref}, {a.operand()}, {b.operand()}")
 
     # --- conversions
     def _cast(self, op: str, v: Value, typ: Type) -> Instruction:
         return self._emit(typ, f"{op} {v.operand()} to {typ}")
 
-    def zext(self, v, typ, name=""):
+    def zext(self, v, typ):
         return self._cast("zext", v, typ)
 
-    def sext(self, v, typ, name=""):
+    def sext(self, v, typ):
         return self._cast("sext", v, typ)
 
-    def trunc(self, v, typ, name=""):
+    def trunc(self, v, typ):
         return self._cast("trunc", v, typ)
 
-    def bitcast(self, v, typ, name=""):
+    def bitcast(self, v, typ):
         return self._cast("bitcast", v, typ)
 
-    def inttoptr(self, v, typ, name=""):
+    def inttoptr(self, v, typ):
         return self._cast("inttoptr", v, typ)
 
-    def ptrtoint(self, v, typ, name=""):
+    def ptrtoint(self, v, typ):
         return self._cast("ptrtoint", v, typ)
 
     # --- memory
     def alloca(self, typ: Type, name: str = "") -> AllocaInstr:
         return self._emit(_PTR, f"alloca {typ}", AllocaInstr, name and name + ".")
 
-    def load(self, ptr: Value, name="", align=None, typ: Type | None = None) -> Instruction:
+    def load(self, ptr: Value, align: int | None = None, typ: Type | None = None) -> Instruction:
         tail = f", align {align}" if align else ""
         return self._emit(typ, f"load {typ}, ptr {ptr.ref}{tail}")
 
-    def load_atomic(self, ptr: Value, ordering: str, align: int, name="", typ: Type | None = None) -> Instruction:
+    def load_atomic(self, ptr: Value, ordering: str, align: int, typ: Type | None = None) -> Instruction:
         return self._emit(typ, f"load atomic {typ}, ptr {ptr.ref} {ordering}, align {align}")
 
     def store(self, value: Value, ptr: Value) -> Instruction:
         return self._effect(f"store {value.operand()}, ptr {ptr.ref}")
 
-    def gep(self, ptr: Value, indices: list[Value], inbounds=False, name="", source_etype: Type | None = None):
+    def gep(self, ptr: Value, indices: list[Value], source_etype: Type | None = None):
         etype = source_etype or ptr.value_type
         return self._emit(_PTR, f"getelementptr {etype}, ptr {ptr.ref}, {', '.join(i.operand() for i in indices)}")
 
@@ -417,7 +416,7 @@ class IRBuilder:
         sw.cases = []
         return sw
 
-    def phi(self, typ: Type, name="") -> PhiInstr:
+    def phi(self, typ: Type) -> PhiInstr:
         phi = self._emit(typ, f"phi {typ}", PhiInstr)
         phi.incoming = []
         return phi
@@ -428,11 +427,11 @@ class IRBuilder:
     def unreachable(self) -> Instruction:
         return self._effect("unreachable", terminator=True)
 
-    def call(self, fn: Value, args: list[Value], name="", tail=None) -> Instruction:
+    def call(self, fn: Value, args: list[Value], tail: str | None = None) -> Instruction:
         ftype = fn.ftype if isinstance(fn, Function) else fn.type.pointee
         text = f"call {ftype.return_type} {fn.ref}({', '.join(a.operand() for a in args)})"
         if tail:
-            text = f"{'tail' if tail is True else tail} {text}"
+            text = f"{tail} {text}"
         if str(ftype.return_type) == "void":
             return self._effect(text)
         return self._emit(ftype.return_type, text)
