@@ -47,6 +47,17 @@ def test_a_store_over_predecoded_code_takes_effect(layout):
 
 
 @LAYOUTS
+def test_a_store_over_the_next_instruction_takes_effect_in_straight_line_code(layout):
+    """The loop steps to the next entry without a lookup after an
+    instruction that falls through: that entry, dropped by the store, is
+    decoded again and the new instruction runs."""
+    words = [encode("sw", rs1=T0, rs2=T1, imm=0), encode("addi", rd=A0, rs1=A0, imm=1), encode("jal", rd=0, off=0)]
+    ref, fast, engine = run_both(layout, words, regs={T0: layout.code + 4, T1: ADD7}, limit=3)
+    assert_same(ref, fast)
+    assert fast["x"][A0] == 7 and engine.ctx.stat_invalidated >= 1
+
+
+@LAYOUTS
 def test_an_amo_rewriting_itself_completes_with_its_own_fields(layout):
     # amoswap at t0+4 swaps `a0 += 7` into the word at t0 and its old value into a2
     fast, _ = _run_patching(layout, [encode("amoswap.w", rd=A2, rs1=T0, rs2=T1, aq=0, rl=0)])
