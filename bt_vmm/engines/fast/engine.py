@@ -136,19 +136,20 @@ class FastInterpreter:
             return None
 
     def _install(self, todo: list[tuple[int, Decoded]]) -> None:
-        special: list[SpecialKey] = []
-        for off, d in todo:
-            if d.spec.name not in self._handlers or not layout_of(d.spec).fill(lib.fi_entry(self.ctx, off), d.args):
-                special.append((self.system, d.spec.name, d.args))
-        comp = compiler()
-        comp.specialise(special)
+        """Fill the entries (fn last: a filled fn means a whole entry)."""
+        special: list[tuple[object, SpecialKey]] = []   # (entry, key) of those needing a handler of their own
         for off, d in todo:
             e = lib.fi_entry(self.ctx, off)
             e.raw, e.length = d.raw, d.length
             fn = self._handlers.get(d.spec.name)
-            key = (self.system, d.spec.name, d.args)
-            if key in comp.special and (fn is None or key in special):
-                fn = comp.special[key]
-                self.stats.specialised += 1
-            e.fn = fn
+            if fn is not None and layout_of(d.spec).fill(e, d.args):
+                e.fn = fn
+            else:
+                special.append((e, (self.system, d.spec.name, d.args)))
+        if special:
+            comp = compiler()
+            comp.specialise([key for _, key in special])
+            for e, key in special:
+                e.fn = comp.special[key]
+            self.stats.specialised += len(special)
         self.stats.decoded += len(todo)
