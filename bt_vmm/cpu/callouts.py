@@ -1,28 +1,33 @@
-"""The C core's callouts, numbered: the functions ISA semantics reach
-through ``s.call(name)`` (``uint64_t bt_<name>(hart_t *, ...)``), and the
-per-kind counts every engine keeps of them in hart_t.stat_callouts
-(--stats prints them)."""
+"""The C core's functions (generated code calls them by name), and among
+them the callouts, numbered: the functions ISA semantics reach through
+``s.call(name)`` (``uint64_t bt_<name>(hart_t *, ...)``), whose calls every
+engine counts by kind in hart_t.stat_callouts (--stats prints them)."""
 from __future__ import annotations
+
+from functools import cache
 
 from bt_vmm._core import ffi, lib
 
 
-def _callout_names() -> tuple[str, ...]:
-    names = []
-    for attr in dir(lib):
-        if not attr.startswith("bt_"):
-            continue
+@cache
+def core_functions() -> dict[str, tuple[int, object]]:
+    """name -> (address, cffi function type) of each function of the C core."""
+    functions = {}
+    for name in dir(lib):
         try:
-            fn = ffi.typeof(ffi.addressof(lib, attr))
+            fn = ffi.addressof(lib, name)
         except (AttributeError, TypeError, ffi.error):   # a constant, not a function
             continue
-        if fn.kind == "function" and fn.result.cname == "uint64_t" and fn.args \
-                and fn.args[0].cname == "struct hart *":
-            names.append(attr[3:])
-    return tuple(sorted(names))
+        functions[name] = (int(ffi.cast("uintptr_t", fn)), ffi.typeof(fn))
+    return functions
 
 
-CALLOUTS = _callout_names()
+def _is_callout(name: str, fn) -> bool:
+    return name.startswith("bt_") and fn.kind == "function" and fn.result.cname == "uint64_t" \
+        and bool(fn.args) and fn.args[0].cname == "struct hart *"
+
+
+CALLOUTS = tuple(sorted(name[3:] for name, (_, fn) in core_functions().items() if _is_callout(name, fn)))
 CALLOUT_ID = {name: i for i, name in enumerate(CALLOUTS)}
 assert len(CALLOUTS) <= lib.CALLOUT_SLOTS, "raise CALLOUT_SLOTS in csrc/state.h"
 

@@ -7,21 +7,16 @@ from __future__ import annotations
 from functools import cache
 
 from bt_vmm._core import ffi, lib
+from bt_vmm.cpu.callouts import core_functions
 from bt_vmm.errors import VMMError
 
 
 @cache
 def _core_symbols():
     """(names, addresses, count) of the C core's functions generated code may call."""
-    names, addrs = [], []
-    for name in dir(lib):
-        if name.startswith(("bt_", "fi_")):
-            try:
-                addrs.append(int(ffi.cast("uintptr_t", ffi.addressof(lib, name))))
-            except (AttributeError, TypeError):   # a constant, not a function
-                continue
-            names.append(ffi.new("char[]", name.encode()))
-    return names, ffi.new("char *[]", names), ffi.new("uint64_t[]", addrs), len(addrs)
+    functions = {name: address for name, (address, _) in core_functions().items() if name.startswith(("bt_", "fi_"))}
+    names = [ffi.new("char[]", name.encode()) for name in functions]
+    return names, ffi.new("char *[]", names), ffi.new("uint64_t[]", list(functions.values())), len(functions)
 
 
 class NativeObject:

@@ -21,10 +21,7 @@ from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.engines.jit.backend import I8, I64, PTR, IRValues, const
-from bt_vmm.engines.jit.layout import (
-    HART_FIELDS,
-    offset,
-)
+from bt_vmm.engines.jit.layout import offset
 from bt_vmm.isa.spec import REGISTRY, InsnSpec
 
 M64 = (1 << 64) - 1
@@ -358,11 +355,7 @@ class HandlerEmitter(IRValues):
     # ------------------------------------------------------------------
     # callouts (builder protocol): h->pc is the instruction's pc already
     def call(self, name: str, *args):
-        if "insn_bits" in HART_FIELDS:
-            self.b.store(self.raw, self._gep(self.h, offset("insn_bits")))
-        fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
-        self._count_callout(name)
-        result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
+        result = self._call_callout(name, args)
         self._fail_if(self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0)))
         # Privileged state may have changed: the loop looks at interrupts again.
         self._sync |= self.spec.ends_block

@@ -52,12 +52,20 @@ class IRValues:
     def _helper(self, name: str, *args) -> ir.Value:
         return self._c(name, self.HELPERS[name], list(args))
 
-    def _count_callout(self, name: str) -> None:
-        """One more call of callout ``name`` in the hart's counters (--stats)."""
+    def _call_callout(self, name: str, args) -> ir.Value:
+        """Call callout bt_<name>(h, args...), first storing the
+        instruction's bits (the tval of an illegal instruction the callout
+        finds) and counting the call (hart_t.stat_callouts, for --stats)."""
         if name not in CALLOUT_ID:
             raise self.missing_function(f"no C function bt_{name}")
-        counter = self.b.gep(self.h, [const(offset("stat_callouts") + 8 * CALLOUT_ID[name])], source_etype=I8)
+        self.b.store(self.v(self.raw), self._hart_ptr(offset("insn_bits")))
+        counter = self._hart_ptr(offset("stat_callouts") + 8 * CALLOUT_ID[name])
         self.b.store(self.b.add(self.b.load(counter, typ=I64), const(1)), counter)
+        fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
+        return self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
+
+    def _hart_ptr(self, byte_offset: int) -> ir.Value:
+        return self.b.gep(self.h, [const(byte_offset)], source_etype=I8)
 
     def _tlb_lookup(self, tlb: ir.Value, addr: ir.Value, size: int) -> tuple[ir.Value, ir.Value]:
         """(hit, host address as i64) of a V2M TLB (``tlb`` points at its

@@ -3,11 +3,8 @@ offsets and the addresses of C functions, all taken from cffi so the layout
 exists once (csrc/state.h)."""
 from __future__ import annotations
 
-from functools import lru_cache
-
-from bt_vmm._core import ffi, lib
-
-HART_FIELDS = {name for name, _ in ffi.typeof("hart_t").fields}
+from bt_vmm._core import ffi
+from bt_vmm.cpu.callouts import core_functions
 
 
 def offset(field: str) -> int:
@@ -15,14 +12,10 @@ def offset(field: str) -> int:
     return ffi.offsetof("hart_t", field)
 
 
-@lru_cache(maxsize=None)
 def c_function(name: str) -> int | None:
     """The address of the C core function ``name`` (generated code calls it
     by name: native.py resolves it), or None if it does not exist."""
-    try:
-        return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
-    except AttributeError:
-        return None
+    return core_functions().get(name, (None,))[0]
 
 
 TLB_ENTRY = ffi.sizeof("tlb_entry_t")

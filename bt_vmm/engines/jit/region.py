@@ -32,7 +32,7 @@ from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.csrs import csr_number
 from bt_vmm.engines.jit import fastfp
 from bt_vmm.engines.jit.backend import I1, I8, I64, PTR, IRValues, const
-from bt_vmm.engines.jit.layout import HART_FIELDS, offset
+from bt_vmm.engines.jit.layout import offset
 from bt_vmm.isa import DECODER, IllegalInstruction
 
 M64 = (1 << 64) - 1
@@ -373,11 +373,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             self._deferred_block("flush")
             self.store_field("minstret", self._retired_count())
         self.store_field("pc", self.pc)
-        if "insn_bits" in HART_FIELDS:
-            self.store_field("insn_bits", self.raw)
-        fnty = ir.FunctionType(I64, [PTR] + [I64] * len(args))
-        self._count_callout(name)
-        result = self._c("bt_" + name, fnty, [self.h] + [self.v(a) for a in args])
+        result = self._call_callout(name, args)
         ok = self.fn.append_basic_block("call_ok")
         pending = self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0))
         self.b.cbranch(pending, self._fault_block(), ok)

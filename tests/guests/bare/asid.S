@@ -11,21 +11,6 @@
 #define ASID_1 (1 << 44)
 #define ASID_2 (2 << 44)
 
-/* table[index] = leaf PTE of the physical address `paddr` */
-.macro PTE_AT table, index, paddr, flags
-    li t0, ((\paddr) >> 12 << 10) | (\flags)
-    la t1, \table
-    sd t0, (\index) * 8(t1)
-.endm
-
-/* a0 = satp of `root` with `asid` */
-.macro SATP_OF root, asid
-    la a0, \root
-    srli a0, a0, 12
-    li t0, SATP_SV39 | \asid
-    or a0, a0, t0
-.endm
-
 test_main:
     /* Both address spaces: the program's identity gigapage, global (a
      * kernel's mappings), and the window, their own. */
@@ -45,10 +30,8 @@ test_main:
     li t1, 0x4444
     sd t1, 0(t0)
     li s0, WIN
-    SATP_OF pt_1, ASID_1
-    mv s1, a0
-    SATP_OF pt_2, ASID_2
-    mv s2, a0
+    SATP_OF s1, pt_1, SATP_SV39 | ASID_1
+    SATP_OF s2, pt_2, SATP_SV39 | ASID_2
     csrw satp, s1
     sfence.vma
     GOTO_MODE 1

@@ -23,3 +23,18 @@
     add t1, t1, t2
     sd t0, 0(t1)
 .endm
+
+/* table[index] = leaf PTE of the physical address `paddr` */
+.macro PTE_AT table, index, paddr, flags
+    li t0, ((\paddr) >> 12 << 10) | (\flags)
+    la t1, \table
+    sd t0, (\index) * 8(t1)
+.endm
+
+/* reg = satp of the table at `root` with `bits` (mode, ASID); t1 scratch */
+.macro SATP_OF reg, root, bits
+    la \reg, \root
+    srli \reg, \reg, 12
+    li t1, \bits
+    or \reg, \reg, t1
+.endm

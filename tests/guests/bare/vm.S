@@ -14,10 +14,7 @@
 .endm
 
 .macro SET_SATP mode, root
-    la t0, \root
-    srli t0, t0, 12
-    li t1, \mode
-    or t0, t0, t1
+    SATP_OF t0, \root, \mode
     csrw satp, t0
 .endm
 
@@ -35,9 +32,7 @@
 
 test_main:
     /* identity gigapage for the program itself at 0x80000000 */
-    li t0, (0x80000000 >> 12 << 10) | V | R | W | X | A | D
-    la t1, pt_root
-    sd t0, 2 * 8(t1)
+    PTE_AT pt_root, 2, 0x80000000, V | R | W | X | A | D
     PTE pt_root, 1, pt_l1, V
     PTE pt_l1, 0, pt_l0, V
     PTE pt_l1, 1, page_a, V | R | A | D            /* misaligned megapage */
