@@ -25,7 +25,7 @@ uint64_t bt_mtime(hart_t *h);
 /* --- run control (trap.c) --- */
 void bt_request_exit(hart_t *h, uint64_t bits);   /* any thread: set EXIT_REQ_* bits */
 void bt_stop(hart_t *h, uint64_t reason);         /* the hart's thread: stop with EXIT_* reason */
-void bt_arm_checks(hart_t *h);                    /* before translated code runs: check_limit */
+void bt_arm_checks(hart_t *h, uint64_t limit);    /* before translated code runs: check_limit */
 
 /* --- memory (mem.c): loads return the value zero-extended --- */
 int bt_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t *out);

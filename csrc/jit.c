@@ -104,6 +104,31 @@ static int entered_cold(jit_ctx_t *c, uint64_t pc)
     return 1;
 }
 
+/* A sample landed in the region at fn: nonzero when that makes it hot
+ * (each region once; a region that fails to tier up stays where it is). */
+static int sampled_hot(jit_ctx_t *c, jit_block_fn fn)
+{
+    uint64_t key = (uint64_t)(uintptr_t)fn;
+    jit_hot_t *e = &c->sampled[(key >> 4) * 0x9E3779B97F4A7C15ULL >> 56 & (JIT_SAMPLED_SIZE - 1)];
+    if (e->pc != key)
+        *e = (jit_hot_t){key, 0, c->tier_up};
+    return ++e->count == e->next;
+}
+
+/* The limit translated code stops at: the budget, or the next sample if
+ * sooner.  A sample that came due outside translated code (in the cold
+ * tier or the dispatcher) is skipped: it would land on whichever region
+ * runs next. */
+static uint64_t check_limit(jit_ctx_t *c, hart_t *h)
+{
+    if (!c->tier_up)
+        return h->insn_limit;
+    uint64_t period = c->sample_period > 2 * JIT_REGION_MAX ? c->sample_period : 2 * JIT_REGION_MAX;
+    if (h->minstret >= c->sample_at)
+        c->sample_at = h->minstret + period;
+    return c->sample_at < h->insn_limit ? c->sample_at : h->insn_limit;
+}
+
 static int run(jit_ctx_t *c, hart_t *h);
 
 /* Translated code computes FP arithmetic in place (see bt_fp_enter). */
@@ -134,18 +159,30 @@ static int run(jit_ctx_t *c, hart_t *h)
             uint64_t mode = bt_jit_mode(h);
             jit_block_fn fn = lookup(c, h->pc, paddr, mode);
             if (fn) {
+                if (c->sample_due) {
+                    c->sample_due = 0;
+                    if (sampled_hot(c, fn)) {
+                        c->hot_region = (uint64_t)(uintptr_t)fn;
+                        return JIT_RUN_TIER_UP;
+                    }
+                }
                 if (c->use_ic)
                     c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, mode, fn};
                 c->stat_dispatch++;
-                bt_arm_checks(h);
+                uint64_t limit = check_limit(c, h);
+                bt_arm_checks(h, limit);
                 uint64_t r = fn(h, c);
                 if (r == JIT_FAULT)
                     return JIT_RUN_FAULT;
-                if (r == JIT_HOT)
-                    return JIT_RUN_TIER_UP;
-                if (r != JIT_STOP || h->exit_request || c->smc_count || c->install_ready ||
-                    c->code_epoch != h->code_epoch)
+                if ((r != JIT_STOP && r != JIT_CHECKED) || h->exit_request || c->smc_count ||
+                    c->install_ready || c->code_epoch != h->code_epoch)
                     continue;
+                if (r == JIT_CHECKED && limit < h->insn_limit) {
+                    /* a sample: the region at h->pc is charged when entered again */
+                    c->sample_due = 1;
+                    c->sample_at = h->minstret;   /* (check_limit moves it on) */
+                    continue;
+                }
                 /* the budget ends inside the next block: the cold tier runs it exactly */
             } else if (c->fi && entered_cold(c, h->pc)) {
                 return JIT_RUN_HOT;

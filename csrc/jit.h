@@ -12,9 +12,8 @@
 #define JIT_OK 0      /* ran to an exit; h->pc is the next pc */
 #define JIT_FAULT 1   /* exc_pending; h->pc is the faulting instruction */
 #define JIT_STOP 2    /* stopped at h->pc: exit request, budget, or a code write */
-#define JIT_HOT 3     /* stopped at a loop header (h->pc) of a region whose loops ran
-                         its tier-up count: c->hot_region is the function,
-                         worth optimising harder */
+#define JIT_CHECKED 3 /* stopped at a check (h->pc, an entry or a loop header): an
+                         exit request, the budget, or the next sample */
 
 /* Why bt_jit_run returned to Python. */
 #define JIT_RUN_EXIT 0    /* h->exit_request is set */
@@ -23,12 +22,17 @@
 #define JIT_RUN_SMC 3     /* a store hit a page holding translations */
 #define JIT_RUN_HOT 4     /* the block at h->pc became hot: translate it */
 #define JIT_RUN_INSTALL 5 /* the compile thread has translations ready: install them */
-#define JIT_RUN_TIER_UP 6 /* the region at c->hot_region is hot: optimise it harder */
+#define JIT_RUN_TIER_UP 6 /* the region at c->hot_region is hot (c->tier_up samples):
+                             optimise it harder */
 
 /* The JIT's bits of a page watch map byte (see FI_PAGE_DECODED). */
 #define JIT_PAGE_CODE 1
 #define JIT_PAGE_WRITTEN 2
 #define JIT_HOT_SIZE 8192 /* block-entry counters of the cold tier (a power of two) */
+#define JIT_SAMPLED_SIZE 256 /* sample counters of regions (a power of two) */
+/* Guest instructions a region holds at most.  A sample period is at least
+ * twice that, so a region entered after a sample passes its first check. */
+#define JIT_REGION_MAX 256
 
 #define JIT_SMC_MAX 16
 #define JIT_IC_SIZE 1024  /* indirect-jump cache entries (a power of two) */
@@ -56,8 +60,9 @@ typedef struct {
     jit_block_fn fn;
 } jit_ic_t;
 
-/* Entries into a block start the cold tier ran, by pc (a colliding pc takes
- * the slot over: counting is a heuristic). */
+/* Entries into a block start the cold tier ran, by pc, and samples of a
+ * region, by its function's address (a colliding key takes the slot over:
+ * counting is a heuristic). */
 typedef struct {
     uint64_t pc;
     uint64_t count;
@@ -82,9 +87,18 @@ typedef struct jit_ctx {
     uint64_t stat_ic_hit;    /* indirect jumps through the cache */
     uint64_t use_ic;         /* fill the indirect-jump cache (process VM) */
     volatile uint64_t install_ready; /* set by the compile thread (bt_jit_offer) */
-    uint64_t hot_region;     /* JIT_HOT: the address of the region's function */
+    uint64_t hot_region;     /* JIT_RUN_TIER_UP: the address of the region's function */
+    /* Sampling, for tier-up: every sample_period guest instructions the
+     * region that reaches a check stops, and the dispatcher counts it (not
+     * a counter in every loop).  A period that ends outside translated
+     * code is not counted. */
+    uint64_t tier_up;        /* samples of a region before JIT_RUN_TIER_UP (0: no sampling) */
+    uint64_t sample_period;  /* guest instructions between samples */
+    uint64_t sample_at;      /* minstret of the next sample */
+    uint64_t sample_due;     /* charge the region entered at h->pc with a sample */
     jit_ic_t ic[1024];       /* JIT_IC_SIZE */
     jit_hot_t hot[8192];     /* JIT_HOT_SIZE */
+    jit_hot_t sampled[256];  /* JIT_SAMPLED_SIZE */
 } jit_ctx_t;
 
 /* The mode bits that change translation: privilege and whether FP is on. */

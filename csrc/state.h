@@ -118,9 +118,9 @@ typedef struct hart {
     uint64_t exit_reason;        /* EXIT_* once the engine stops */
     uint64_t insn_limit;         /* stop when minstret reaches this */
     /* What translated loops compare their instruction count with: the
-     * insn_limit while no exit is requested, 0 once one is (one compare
-     * per loop pass instead of two).  Set through bt_request_exit and
-     * bt_arm_checks only. */
+     * insn_limit (or the JIT's next sample, if sooner) while no exit is
+     * requested, 0 once one is (one compare per loop pass instead of
+     * two).  Set through bt_request_exit and bt_arm_checks only. */
     volatile uint64_t check_limit;
 
     /* --- physical memory map (P2M): one RAM region --- */

@@ -179,16 +179,16 @@ void bt_stop(hart_t *h, uint64_t reason)
     bt_request_exit(h, EXIT_REQ_STOP);
 }
 
-/* check_limit = insn_limit unless an exit is requested.  Written before
+/* check_limit = limit unless an exit is requested.  Written before
  * exit_request is read again: a request racing with this either is seen
  * here or zeroes check_limit after this store (bt_request_exit writes in
  * the other order).  Already armed (the common case): nothing is written,
  * so nothing can overwrite a request's zero. */
-void bt_arm_checks(hart_t *h)
+void bt_arm_checks(hart_t *h, uint64_t limit)
 {
-    if (h->check_limit == h->insn_limit && !h->exit_request)
+    if (h->check_limit == limit && !h->exit_request)
         return;
-    __atomic_store_n(&h->check_limit, h->insn_limit, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&h->check_limit, limit, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&h->exit_request, __ATOMIC_SEQ_CST))
         __atomic_store_n(&h->check_limit, 0, __ATOMIC_SEQ_CST);
 }

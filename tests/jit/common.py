@@ -12,8 +12,10 @@ def run_both(layout, words: list[int], *, hot: int = 1, disk_cache=None, tier_up
              **setup) -> tuple[dict, dict, JitEngine]:
     """(reference state, JIT state, the JIT engine) after running ``words``
     (the JIT's on-disk cache in ``disk_cache``; by default none), translating
-    synchronously; ``tier_up``: the JIT's loop count for optimising harder."""
-    options = {} if tier_up is None else {"tier_up": tier_up}
+    synchronously; ``tier_up``: samples of a region before it is optimised
+    harder, one every 2 * JIT_REGION_MAX guest instructions (the shortest
+    sample period)."""
+    options = {} if tier_up is None else {"tier_up": tier_up, "sample_period": 0}
     return run_against_reference(
         lambda h: JitEngine(h, hot=hot, disk_cache=disk_cache, background=False, **options), layout, words, **setup)
 

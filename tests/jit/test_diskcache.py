@@ -117,10 +117,10 @@ def test_warm_run_takes_the_top_tier_from_the_disk_cache(tmp_path):
     """Once a region was optimised harder and stored, a later run starts
     with that version instead of compiling the first tier again."""
     words = calls_in_a_loop()
-    _, _, first = run_both(USER, words, hot=2, limit=1201, disk_cache=tmp_path, tier_up=16)
+    _, _, first = run_both(USER, words, hot=2, limit=4801, disk_cache=tmp_path, tier_up=2)
     optimised = {key for key, info in first.cache.regions.items() if info.level == 2}
     assert optimised
-    ref, jit, second = run_both(USER, words, hot=2, limit=1201, disk_cache=tmp_path, tier_up=16)
+    ref, jit, second = run_both(USER, words, hot=2, limit=4801, disk_cache=tmp_path, tier_up=2)
     assert_same(ref, jit)
     assert second.stats.disk_hits == second.stats.batches > 0
     assert {key for key, info in second.cache.regions.items() if info.level == 2} == optimised

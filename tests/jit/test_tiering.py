@@ -96,11 +96,12 @@ def test_tracing_runs_everything_in_the_reference_interpreter(layout):
 
 @LAYOUTS
 def test_hot_regions_are_compiled_again_at_the_top_level(layout):
-    """Regions entered or looping ``tier_up`` times are replaced by a version
-    compiled at the top level while the loop runs (the indirect-jump cache
-    and chain slots must then lead to the new code, never the freed one)."""
+    """Regions found running by ``tier_up`` samples are replaced by a
+    version compiled at the top level while the loop runs (the
+    indirect-jump cache and chain slots must then lead to the new code,
+    never the freed one)."""
     from .test_chaining import calls_in_a_loop
-    ref, jit, eng = run_both(layout, calls_in_a_loop(), hot=2, tier_up=20, limit=200 * 6 + 1)
+    ref, jit, eng = run_both(layout, calls_in_a_loop(), hot=2, tier_up=2, limit=800 * 6 + 1)
     assert_same(ref, jit)
     assert TOP_LEVEL in {info.level for info in eng.cache.entries.values()}
 
@@ -122,7 +123,7 @@ def nested_loops() -> list[int]:
 def test_loop_headers_are_entries_of_their_region():
     """A region holding both loops is entered at either loop's header (where
     it stops for an exit request or a tier-up, and is entered again)."""
-    ref, jit, eng = run_both(USER, nested_loops(), hot=2, tier_up=500, limit=100 * 50 * 3 + 100 * 3 + 2)
+    ref, jit, eng = run_both(USER, nested_loops(), hot=2, tier_up=4, limit=100 * 50 * 3 + 100 * 3 + 2)
     assert_same(ref, jit)
     assert jit["x"][A0] == 5000
     regions = {id(i): i for i in eng.cache.entries.values()}.values()

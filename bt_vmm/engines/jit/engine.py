@@ -24,9 +24,10 @@ M64 = (1 << 64) - 1
 # MIPS and a translation costs ~0.1-0.2 ms per guest instruction.
 HOT_THRESHOLD = 2048
 BATCH = 8              # regions per LLVM module
-TOP_LEVEL = 2          # regions whose loops run TIER_UP times are compiled again at this level
-TIER_UP = 1 << 18      # ~5 ms of a loop: a TOP_LEVEL compile (on the compile thread) pays off,
-                       # and the first tier's wave of compiles at start-up is mostly over
+TOP_LEVEL = 2          # regions sampled TIER_UP times are compiled again at this level
+TIER_UP = 4            # samples, one every SAMPLE_PERIOD guest instructions: ~2-4 ms of a
+SAMPLE_PERIOD = 1 << 20   # region's code, when a TOP_LEVEL compile (on the compile thread)
+                       # pays off, and the first tier's wave of compiles at start-up is mostly over
 # The compile thread starts a batch once the one before is installed (or
 # after this many seconds): what is translated already decides what the
 # next batch copies and what it chains to (see _plan's bridges).
@@ -66,15 +67,17 @@ class JitEngine:
         disk_cache: pathlib.Path | None = FROM_ENV,
         background: bool = True,
         tier_up: int = TIER_UP,
+        sample_period: int = SAMPLE_PERIOD,
     ):
         """``background``: translate on a compile thread (False: at once, on
         this thread, which makes the moment code switches tiers deterministic).
-        ``tier_up``: passes through a region's checks before it is compiled
-        again at TOP_LEVEL; ``opt_level``: the first tier's LLVM level."""
+        ``tier_up``: samples that find a region running before it is
+        compiled again at TOP_LEVEL (0: never), one every ``sample_period``
+        guest instructions (at least 2 * JIT_REGION_MAX); ``opt_level``:
+        the first tier's LLVM level."""
         self.hart = hart
         self.tracer = tracer
         self.hot = max(1, HOT_THRESHOLD if hot is None else hot)
-        self.tier_up = tier_up
         self.interp = ReferenceInterpreter(hart, tracer)
         self.fast = FastInterpreter(hart, tracer, self.interp)
         fi = self.fast.ctx
@@ -84,6 +87,8 @@ class JitEngine:
         if tracer is None:   # tracing sees every instruction: the reference interpreter runs all
             ctx.fi, fi.jit, fi.stop_on_jump = fi, ctx, 1
         ctx.hot_threshold = self.hot
+        ctx.tier_up = tier_up if opt_level < TOP_LEVEL else 0
+        ctx.sample_period = sample_period
         # pc, entries, next, pc, entries, next... of the cold tier's counters, viewed without copying
         self._counters = memoryview(ffi.buffer(ctx.hot)).cast("Q")
         self.untranslatable: set[Key] = set()
@@ -193,7 +198,7 @@ class JitEngine:
             self.worker.submit(job, priority=level)   # code leaving the cold tier first
 
     def _tier_up(self, address: int) -> None:
-        """Compile a region whose loops ran ``tier_up`` times again at
+        """Compile a region sampled ``tier_up`` times again at
         TOP_LEVEL, with the same blocks: what it is made of depends on the
         first version alone (not on when it got hot), so the disk cache
         finds it again in the next run."""
@@ -259,7 +264,7 @@ class JitEngine:
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
         return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region, ram_window=self._ram_window,
-                          heat=lambda pc: heat.get(pc, 0).bit_length(), tier_up=self.tier_up if level < TOP_LEVEL else 0)
+                          heat=lambda pc: heat.get(pc, 0).bit_length(), first_tier=level < TOP_LEVEL)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

@@ -87,11 +87,11 @@ class RegionPlan:
     heat: Callable[[int], int] = lambda vpc: 0
     # entries into the block at vpc the cold tier counted (0: not counted, e.g.
     # only reached by falling through: it inherits the heat of its predecessor)
-    tier_up: int = 0             # loop iterations before it returns JIT_HOT (0: no counting)
+    first_tier: bool = False     # a higher tier comes if it runs long: it may take shortcuts
     ram_window: tuple[int, int] = (0, 0)
     # process VM: (lowest address, its distance to the last 8-byte slot) of
     # the guest's RAM, fixed for the hart's life: constants in the bounds check
-    max_insns: int = 256
+    max_insns: int = lib.JIT_REGION_MAX
     max_block: int = 64
 
 
@@ -179,7 +179,6 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._links = False   # has it written its return address (a call)?
         self._return_sites: set[int] = set()   # after the region's calls
         self._indirects: list[ir.SwitchInstr] = []   # its indirect jumps, cases added at the end
-        self._passes_slot: ir.AllocaInstr | None = None
 
     # ------------------------------------------------------------------
     # hart fields and C functions
@@ -297,10 +296,9 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         call, no status check and no result join: a third less IR to
         compile.  Only while the instruction has written no register yet:
         the exit must leave the state as it was before it.  The top tier
-        (no tier-up counter) calls the helper and carries on instead: its
-        loops then have a single exit, and LLVM's O2 made matmul's ~7%
-        faster that way."""
-        return not self.system and not self._wrote and bool(self.plan.tier_up)
+        calls the helper and carries on instead: its loops then have a
+        single exit, and LLVM's O2 made matmul's ~7% faster that way."""
+        return not self.system and not self._wrote and self.plan.first_tier
 
     def _leave_before(self) -> ir.Block:
         return self._exit_block(lib.JIT_STOP, self.pc)
@@ -536,42 +534,17 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
 
     def _fill_check(self, blk: Block) -> None:
         """Entry points and loop headers: stop for an exit request, or when the
-        instruction budget could end before the next check (the interpreter
-        then finishes).  Every cycle of the region passes a loop header, so
-        no path between checks runs more than the region's instructions.
-        One compare does both: an exit request sets check_limit to 0."""
+        instruction budget or the dispatcher's next sample (see jit_ctx_t)
+        could come before the next check (the interpreter then finishes the
+        budget).  Every cycle of the region passes a loop header, so no path
+        between checks runs more than the region's instructions.  One
+        compare does it all: an exit request sets check_limit to 0."""
         self.b.position_at_end(blk.check)
         limit = self.b.load_atomic(self.field_ptr("check_limit"), "monotonic", 8, typ=I64)
         reach = self.b.add(self.b.load(self.icount, typ=I64), const(self.info.instructions))
         stop = self.b.icmp_unsigned(">", reach, limit)
-        leave = self._exit_block(lib.JIT_STOP, blk.start, counted=True)
-        if self.plan.tier_up:
-            n = self.b.add(self.b.load(self._passes(), typ=I64), const(1))
-            self.b.store(n, self._passes())
-            hot = self.b.icmp_unsigned("==", n, const(self.plan.tier_up))
-            stop = self.b.or_(stop, hot)
-            why = self.fn.append_basic_block("why")
-            ir.IRBuilder(why).cbranch(hot, self._exit_block(lib.JIT_HOT, blk.start, counted=True), leave)
-            leave = why
-        br = self.b.cbranch(stop, leave, blk.body)
+        br = self.b.cbranch(stop, self._exit_block(lib.JIT_CHECKED, blk.start, counted=True), blk.body)
         br.set_weights([1, 1000])
-
-    def _loop_counter(self) -> ir.GlobalVariable:
-        """The region's count of passes through its checks (shared by its
-        entry points and kept across calls)."""
-        name = self.info.name + "_count"
-        if name not in self.module.globals:
-            counter = ir.GlobalVariable(self.module, I64, name)
-            counter.initializer = const(0)
-        return self.module.globals[name]
-
-    def _passes(self) -> ir.AllocaInstr:
-        """The pass count while the function runs: a local copy of
-        _loop_counter, kept in a register instead of a load and a store
-        per pass, and stored back at the exits."""
-        if self._passes_slot is None:
-            self._passes_slot = self._ab.alloca(I64, name="passes")
-        return self._passes_slot
 
     def _illegal(self, raw: int) -> None:
         self._helper("bt_raise", self.h, const(lib.EXC_ILLEGAL_INSN), const(raw))
@@ -669,8 +642,6 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         for status, blk in self._exits.items():
             self.b.position_at_end(blk)
             self._write_back()
-            if self._passes_slot is not None:
-                self.b.store(self.b.load(self._passes_slot, typ=I64), self._loop_counter())
             self.store_field("minstret", self.b.load(self.icount, typ=I64))
             pc = self.b.load(self.exit_pc, typ=I64)
             self.store_field("pc", pc)
@@ -679,9 +650,6 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             elif status == INDIRECT:
                 self._indirect(pc)
             else:
-                if status == lib.JIT_HOT:
-                    hot_region = self.b.gep(self.ctx, [const(ffi.offsetof("jit_ctx_t", "hot_region"))], source_etype=I8)
-                    self.b.store(self.b.ptrtoint(self.fn, I64), hot_region)
                 self.b.ret(const(status))
         self._ab.branch(self._init)
 
@@ -701,8 +669,6 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def _fill_init(self) -> None:
         self.b.position_at_end(self._init)
         self._load_registers()
-        if self._passes_slot is not None:
-            self.b.store(self.b.load(self._loop_counter(), typ=I64), self._passes_slot)
         self.b.store(self.load_field("minstret"), self.icount)
         base = self.load_field("ram_base")
         ram, pages = self.load_field("ram"), self.b.load(self.b.gep(self.ctx, [const(CTX_CODE_PAGES)], source_etype=I8), typ=I64)
