@@ -35,8 +35,16 @@ static uint64_t slot_of(jit_ctx_t *c, uint64_t vpc)
     return ((vpc >> 1) * 0x9E3779B97F4A7C15ULL >> 20) & c->mask;
 }
 
+static jit_hot_t *samples_of(jit_ctx_t *c, uint64_t fn)
+{
+    return &c->sampled[(fn >> 4) * 0x9E3779B97F4A7C15ULL >> 56 & (JIT_SAMPLED_SIZE - 1)];
+}
+
 void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, uint64_t fn)
 {
+    jit_hot_t *samples = samples_of(c, fn);
+    if (samples->pc == fn)
+        samples->pc = 0;   /* the code of a region freed since may have been there */
     uint64_t i = slot_of(c, vpc);
     while (c->table[i].fn &&
            !(c->table[i].vpc == vpc && c->table[i].paddr == paddr && c->table[i].mode == mode))
@@ -104,14 +112,14 @@ static int entered_cold(jit_ctx_t *c, uint64_t pc)
     return 1;
 }
 
-/* A sample landed in the region at fn: nonzero when that makes it hot
- * (each region once; a region that fails to tier up stays where it is). */
-static int sampled_hot(jit_ctx_t *c, jit_block_fn fn)
+/* A sample found the region at function address fn running: nonzero
+ * when that makes it hot (each region once; a region that fails to tier up
+ * stays where it is). */
+static int sampled_hot(jit_ctx_t *c, uint64_t fn)
 {
-    uint64_t key = (uint64_t)(uintptr_t)fn;
-    jit_hot_t *e = &c->sampled[(key >> 4) * 0x9E3779B97F4A7C15ULL >> 56 & (JIT_SAMPLED_SIZE - 1)];
-    if (e->pc != key)
-        *e = (jit_hot_t){key, 0, c->tier_up};
+    jit_hot_t *e = samples_of(c, fn);
+    if (e->pc != fn)
+        *e = (jit_hot_t){fn, 0, c->tier_up};
     return ++e->count == e->next;
 }
 
@@ -159,13 +167,6 @@ static int run(jit_ctx_t *c, hart_t *h)
             uint64_t mode = bt_jit_mode(h);
             jit_block_fn fn = lookup(c, h->pc, paddr, mode);
             if (fn) {
-                if (c->sample_due) {
-                    c->sample_due = 0;
-                    if (sampled_hot(c, fn)) {
-                        c->hot_region = (uint64_t)(uintptr_t)fn;
-                        return JIT_RUN_TIER_UP;
-                    }
-                }
                 if (c->use_ic)
                     c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, mode, fn};
                 c->stat_dispatch++;
@@ -177,10 +178,10 @@ static int run(jit_ctx_t *c, hart_t *h)
                 if ((r != JIT_STOP && r != JIT_CHECKED) || h->exit_request || c->smc_count ||
                     c->install_ready || c->code_epoch != h->code_epoch)
                     continue;
-                if (r == JIT_CHECKED && limit < h->insn_limit) {
-                    /* a sample: the region at h->pc is charged when entered again */
-                    c->sample_due = 1;
+                if (r == JIT_CHECKED && limit < h->insn_limit) {   /* a sample */
                     c->sample_at = h->minstret;   /* (check_limit moves it on) */
+                    if (sampled_hot(c, c->hot_region))
+                        return JIT_RUN_TIER_UP;
                     continue;
                 }
                 /* the budget ends inside the next block: the cold tier runs it exactly */

@@ -13,7 +13,8 @@
 #define JIT_FAULT 1   /* exc_pending; h->pc is the faulting instruction */
 #define JIT_STOP 2    /* stopped at h->pc: exit request, budget, or a code write */
 #define JIT_CHECKED 3 /* stopped at a check (h->pc, an entry or a loop header): an
-                         exit request, the budget, or the next sample */
+                         exit request, the budget, or the next sample;
+                         c->hot_region is the function that stopped */
 
 /* Why bt_jit_run returned to Python. */
 #define JIT_RUN_EXIT 0    /* h->exit_request is set */
@@ -87,7 +88,7 @@ typedef struct jit_ctx {
     uint64_t stat_ic_hit;    /* indirect jumps through the cache */
     uint64_t use_ic;         /* fill the indirect-jump cache (process VM) */
     volatile uint64_t install_ready; /* set by the compile thread (bt_jit_offer) */
-    uint64_t hot_region;     /* JIT_RUN_TIER_UP: the address of the region's function */
+    uint64_t hot_region;     /* JIT_CHECKED, JIT_RUN_TIER_UP: the region's function */
     /* Sampling, for tier-up: every sample_period guest instructions the
      * region that reaches a check stops, and the dispatcher counts it (not
      * a counter in every loop).  A period that ends outside translated
@@ -95,7 +96,6 @@ typedef struct jit_ctx {
     uint64_t tier_up;        /* samples of a region before JIT_RUN_TIER_UP (0: no sampling) */
     uint64_t sample_period;  /* guest instructions between samples */
     uint64_t sample_at;      /* minstret of the next sample */
-    uint64_t sample_due;     /* charge the region entered at h->pc with a sample */
     jit_ic_t ic[1024];       /* JIT_IC_SIZE */
     jit_hot_t hot[8192];     /* JIT_HOT_SIZE */
     jit_hot_t sampled[256];  /* JIT_SAMPLED_SIZE */

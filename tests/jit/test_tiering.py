@@ -146,3 +146,25 @@ def test_a_block_reached_while_its_batch_is_built_is_translated_if_left_out():
     assert key in eng.wanted and key not in eng.cache
     eng._install([key], Batch({}, [], eng.cache.generation, 0.0, False))
     assert key in eng.cache and not eng.wanted
+
+
+def two_loops_in_turn() -> list[int]:
+    """A loop of 2000 iterations, then one that runs for ever (a0 counts)."""
+    return [
+        encode("addi", rd=T0, rs1=0, imm=2000),
+        encode("addi", rd=A0, rs1=A0, imm=1),      # 0x04 first loop
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-8),
+        encode("addi", rd=A0, rs1=A0, imm=2),      # 0x10 second loop
+        encode("xori", rd=T1, rs1=A0, imm=5),
+        encode("jal", rd=0, off=-8),
+    ]
+
+
+def test_each_sampled_region_is_compiled_again_at_the_top_level():
+    """Samples are counted per region, the one that stopped for the sample:
+    the second loop's region tiers up once the first loop's has."""
+    ref, jit, eng = run_both(USER, two_loops_in_turn(), hot=2, tier_up=2, limit=20_000)
+    assert_same(ref, jit)
+    levels = {key[0]: info.level for key, info in eng.cache.regions.items()}
+    assert len(levels) == 2 and set(levels.values()) == {TOP_LEVEL}, levels

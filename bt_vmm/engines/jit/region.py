@@ -650,6 +650,9 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             elif status == INDIRECT:
                 self._indirect(pc)
             else:
+                if status == lib.JIT_CHECKED:   # (which region a sample finds)
+                    hot_region = self.b.gep(self.ctx, [const(ffi.offsetof("jit_ctx_t", "hot_region"))], source_etype=I8)
+                    self.b.store(self.b.ptrtoint(self.fn, I64), hot_region)
                 self.b.ret(const(status))
         self._ab.branch(self._init)
 
