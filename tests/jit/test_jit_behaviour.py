@@ -206,7 +206,8 @@ def test_amo_on_a_code_page_inside_a_hot_loop(layout):
 
 @LAYOUTS
 def test_misaligned_stores_inside_a_hot_loop(layout):
-    """Misaligned stores take the slow path on every pass."""
+    """Misaligned stores on every pass: inline in a process VM (which
+    checks the next page's watch byte too), the slow path in a system VM."""
     words = [
         encode("sd", rs1=T2, rs2=A0, imm=3),
         encode("ld", rd=A1, rs1=T2, imm=3),

@@ -246,20 +246,22 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
 
     # ------------------------------------------------------------------
     # memory (builder protocol)
-    def _fast_address(self, addr: ir.Value, size: int, tlb: str):
+    def _fast_address(self, addr: ir.Value, size: int, tlb: str, must_align: bool = False):
         """(hit condition, host pointer, pointer to the code_pages byte of
         the page) of the inline fast path."""
-        aligned = self.b.icmp_unsigned("==", self.b.and_(addr, const(size - 1)), const(0))
         if not self.system:
             # Process VM: guest address = offset into RAM, bounds-checked
             # with one compare (the last 7 bytes of RAM take the slow path).
-            # Misaligned loads inside RAM read the same bytes as the slow path;
-            # stores stay aligned so that they touch one page (code-page check).
+            # Misaligned accesses inside RAM touch the same bytes as the slow
+            # path (a store checks the next page's watch byte too); AMOs must
+            # be aligned: the slow path raises the fault.
             lo, last = self.plan.ram_window
             inside = self.b.icmp_unsigned("<=", self.b.sub(addr, const(lo)), const(last))
+            if must_align:
+                inside = self.b.and_(inside, self.b.icmp_unsigned("==", self.b.and_(addr, const(size - 1)), const(0)))
             host = self.b.gep(self._entry_ptr("ram_biased"), [addr], source_etype=I8)
             page = self.b.gep(self._entry_ptr("pages_biased"), [self.b.lshr(addr, const(12))], source_etype=I8)
-            return (self.b.and_(aligned, inside) if tlb == "tlb_store" else inside), host, page
+            return inside, host, page
         hit, host = self._tlb_lookup(self.field_ptr(tlb), addr, size)
         ram_off = self.b.sub(host, self._entry_value("ram"))
         page = self.b.gep(self._entry_ptr("code_pages"), [self.b.lshr(ram_off, const(12))], source_etype=I8)
@@ -305,7 +307,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
 
     def load(self, addr, size, signed=False, for_store=False):
         addr = self.v(addr)
-        hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load")
+        hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load", for_store)
         if self._leaves_before():
             return self._load_or_leave(hit, host, size, signed, self._leave_before())
         self._begin_memory()
@@ -321,8 +323,9 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def store(self, addr, v, size):
         addr, value = self.v(addr), self.v(v)
         hit, host, page = self._fast_address(addr, size, "tlb_store")
+        watch = self.WATCH_PAGE if self.system else self.WATCH_NEXT
         if self._leaves_before():
-            self._store_or_leave(hit, host, page, value, size, self._leave_before())
+            self._store_or_leave(hit, host, page, value, size, self._leave_before(), watch)
             return
         self._begin_memory()
 
@@ -330,7 +333,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             self.store_field("pc", self.pc)
             self._slow_status(self._helper("bt_jit_store", self.ctx, self.h, addr, const(size), value))
 
-        self._store_diamond(hit, host, page, value, size, slow_path)
+        self._store_diamond(hit, host, page, value, size, slow_path, watch)
 
     # ------------------------------------------------------------------
     # control flow (builder protocol)
