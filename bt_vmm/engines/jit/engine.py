@@ -264,7 +264,7 @@ class JitEngine:
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
         return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region, ram_window=self._ram_window,
-                          heat=lambda pc: heat.get(pc, 0).bit_length(), first_tier=level < TOP_LEVEL)
+                          heat=lambda pc: heat.get(pc, 0).bit_length())
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)
