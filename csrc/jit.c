@@ -7,12 +7,18 @@
 
 #define FS_MASK (3ULL << 13)
 
-uint64_t bt_jit_mode(hart_t *h)
+static inline uint64_t mode_of(hart_t *h)
 {
     return (h->priv & 3) | ((h->mstatus & FS_MASK) ? 4 : 0);
 }
 
-int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr)
+uint64_t bt_jit_mode(hart_t *h)
+{
+    return mode_of(h);
+}
+
+/* (inlined into the dispatch loop, which calls it at every cold jump) */
+static inline int phys_of(hart_t *h, uint64_t vpc, uint64_t *paddr)
 {
     if (h->machine_kind == MACHINE_USER) {
         *paddr = vpc;
@@ -28,6 +34,11 @@ int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr)
         return 1;
     }
     return 0;
+}
+
+int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr)
+{
+    return phys_of(h, vpc, paddr);
 }
 
 static uint64_t slot_of(jit_ctx_t *c, uint64_t vpc)
@@ -163,8 +174,8 @@ static int run(jit_ctx_t *c, hart_t *h)
             return JIT_RUN_SMC;   /* (a fence.i: every translation goes) */
         uint64_t paddr;
         /* A pending interrupt or a fetch fault: the cold tier stops at once. */
-        if (!(system && bt_pending_interrupt(h)) && !bt_jit_phys(h, h->pc, &paddr)) {
-            uint64_t mode = bt_jit_mode(h);
+        if (!(system && bt_pending_interrupt(h)) && !phys_of(h, h->pc, &paddr)) {
+            uint64_t mode = mode_of(h);
             jit_block_fn fn = lookup(c, h->pc, paddr, mode);
             if (fn) {
                 if (c->use_ic)
