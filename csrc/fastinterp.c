@@ -5,6 +5,7 @@
 #include "priv.h"
 #include "fastinterp.h"
 #include "jit.h"
+#include "jitcold.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_OFFSET_MASK 4095ULL
@@ -151,6 +152,18 @@ static inline int fetch_offset(fi_ctx_t *c, hart_t *h, int system, uint64_t pc, 
     return 1;
 }
 
+/* A taken jump of the JIT's cold tier to pc: -1 to go on in this loop, or
+ * why to stop for the dispatch loop (a translation at pc, pc just became
+ * hot, or the JIT has work).  The system VM always stops: the dispatch
+ * loop translates the pc's address and takes interrupts. */
+static inline int cold_jump(struct jit_ctx *j, hart_t *h, int system, uint64_t pc)
+{
+    if (system || !j || j->install_ready || j->smc_count || j->code_epoch != h->code_epoch ||
+        jit_lookup(j, pc, pc, jit_mode_of(h)))
+        return FI_JUMP;
+    return jit_entered_cold(j, pc) ? FI_HOT : -1;
+}
+
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
 {
     int system = h->machine_kind == MACHINE_SYSTEM;
@@ -204,8 +217,11 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
         e = straight && !synced && !((off ^ (off + length)) >> PAGE_SHIFT) ? e + (length >> 1) : 0;
         off += length;
         h->pc = pc = next;
-        if (!straight && c->stop_on_jump)
-            return FI_JUMP;
+        if (!straight && c->stop_on_jump) {
+            int why = cold_jump(c->jit, h, system, pc);
+            if (why >= 0)
+                return why;
+        }
     }
     c->stat_misses++;
     return FI_MISS;

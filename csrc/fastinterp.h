@@ -15,7 +15,9 @@
 #define FI_MISS 3    /* no pre-decoded entry at h->pc: decode it (or step it) in Python */
 #define FI_FAULT 4   /* exc_pending; h->pc is the faulting instruction */
 #define FI_IRQ 5     /* system VM: an interrupt is pending before h->pc */
-#define FI_JUMP 6    /* stop_on_jump: control just left straight-line code (h->pc: the target) */
+#define FI_JUMP 6    /* stop_on_jump: control just left straight-line code for a
+                        target with a translation, or the JIT has work (h->pc: the target) */
+#define FI_HOT 7     /* stop_on_jump: the block at h->pc just became hot (the JIT's count) */
 
 #define FI_PAGE_ENTRIES 2048  /* one per 16-bit parcel of a 4 KiB page */
 /* Bits of a byte of the page watch map (one per RAM page): a store to a page
@@ -44,7 +46,8 @@ typedef struct fi_ctx {
     uint8_t *watch;      /* per RAM page (npages + 1 bytes): FI_PAGE_DECODED, JIT_PAGE_* */
     struct jit_ctx *jit; /* the JIT using this as its cold tier, or NULL */
     uint64_t code_epoch; /* hart_t.code_epoch the entries belong to (fence.i drops them) */
-    uint64_t stop_on_jump; /* nonzero: return FI_JUMP after each taken branch or jump (a JIT's block profiling) */
+    uint64_t stop_on_jump; /* nonzero (with jit): a taken branch or jump counts its target
+                              and stops there (FI_JUMP, FI_HOT) for the JIT's dispatch loop */
     /* The process VM's memory window (guest address -> host pointer). */
     uint64_t mem_lo;     /* lowest accessible guest address */
     uint64_t mem_span;   /* bytes accessible from mem_lo */

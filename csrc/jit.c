@@ -3,18 +3,12 @@
 
 #include "bt.h"
 #include "jit.h"
+#include "jitcold.h"
 #include "fpu.h"
-
-#define FS_MASK (3ULL << 13)
-
-static inline uint64_t mode_of(hart_t *h)
-{
-    return (h->priv & 3) | ((h->mstatus & FS_MASK) ? 4 : 0);
-}
 
 uint64_t bt_jit_mode(hart_t *h)
 {
-    return mode_of(h);
+    return jit_mode_of(h);
 }
 
 /* (inlined into the dispatch loop, which calls it at every cold jump) */
@@ -41,11 +35,6 @@ int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr)
     return phys_of(h, vpc, paddr);
 }
 
-static uint64_t slot_of(jit_ctx_t *c, uint64_t vpc)
-{
-    return ((vpc >> 1) * 0x9E3779B97F4A7C15ULL >> 20) & c->mask;
-}
-
 static jit_hot_t *samples_of(jit_ctx_t *c, uint64_t fn)
 {
     return &c->sampled[(fn >> 4) * 0x9E3779B97F4A7C15ULL >> 56 & (JIT_SAMPLED_SIZE - 1)];
@@ -56,7 +45,7 @@ void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, ui
     jit_hot_t *samples = samples_of(c, fn);
     if (samples->pc == fn)
         samples->pc = 0;   /* the code of a region freed since may have been there */
-    uint64_t i = slot_of(c, vpc);
+    uint64_t i = jit_slot_of(c, vpc);
     while (c->table[i].fn &&
            !(c->table[i].vpc == vpc && c->table[i].paddr == paddr && c->table[i].mode == mode))
         i = (i + 1) & c->mask;
@@ -86,41 +75,11 @@ void bt_jit_offer(jit_ctx_t *c, hart_t *h)
     bt_request_exit(h, EXIT_REQ_YIELD);
 }
 
-static jit_block_fn lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode)
-{
-    /* Python keeps the table at most half full, so the probe ends. */
-    for (uint64_t i = slot_of(c, vpc);; i = (i + 1) & c->mask) {
-        jit_entry_t *e = &c->table[i];
-        if (!e->fn || (e->vpc == vpc && e->paddr == paddr && e->mode == mode))
-            return e->fn;
-    }
-}
-
-static jit_hot_t *hot_entry(jit_ctx_t *c, uint64_t pc)
-{
-    return &c->hot[((pc >> 1) * 0x9E3779B97F4A7C15ULL >> 40) & (JIT_HOT_SIZE - 1)];
-}
-
 void bt_jit_snooze(jit_ctx_t *c, uint64_t pc)
 {
-    jit_hot_t *e = hot_entry(c, pc);
+    jit_hot_t *e = jit_hot_entry(c, pc);
     if (e->pc == pc)
         e->next = e->count + JIT_SNOOZE * c->hot_threshold;
-}
-
-/* Count an entry into the untranslated block at pc; nonzero each time it
- * has run another hot_threshold times since the last (a block that is
- * inside a region but still reached through the dispatcher, e.g. a return
- * site, gets a region of its own at its second turn), or after a snooze. */
-static int entered_cold(jit_ctx_t *c, uint64_t pc)
-{
-    jit_hot_t *e = hot_entry(c, pc);
-    if (e->pc != pc)
-        *e = (jit_hot_t){pc, 0, c->hot_threshold};
-    if (++e->count < e->next)
-        return 0;
-    e->next = e->count + c->hot_threshold;
-    return 1;
 }
 
 /* A sample found the region at function address fn running: nonzero
@@ -175,8 +134,8 @@ static int run(jit_ctx_t *c, hart_t *h)
         uint64_t paddr;
         /* A pending interrupt or a fetch fault: the cold tier stops at once. */
         if (!(system && bt_pending_interrupt(h)) && !phys_of(h, h->pc, &paddr)) {
-            uint64_t mode = mode_of(h);
-            jit_block_fn fn = lookup(c, h->pc, paddr, mode);
+            uint64_t mode = jit_mode_of(h);
+            jit_block_fn fn = jit_lookup(c, h->pc, paddr, mode);
             if (fn) {
                 if (c->use_ic)
                     c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, mode, fn};
@@ -196,7 +155,7 @@ static int run(jit_ctx_t *c, hart_t *h)
                     continue;
                 }
                 /* the budget ends inside the next block: the cold tier runs it exactly */
-            } else if (c->fi && entered_cold(c, h->pc)) {
+            } else if (c->fi && jit_entered_cold(c, h->pc)) {
                 return JIT_RUN_HOT;
             }
         }
@@ -204,6 +163,8 @@ static int run(jit_ctx_t *c, hart_t *h)
             break;
         /* The cold tier runs to the next taken branch or jump (stop_on_jump). */
         int r = fi_run(c->fi, h, ~0ULL);
+        if (r == FI_HOT)
+            return JIT_RUN_HOT;
         if (r == FI_EXIT && !(h->exit_request & EXIT_REQ_STOP))
             continue;   /* a yield: back to the top */
         if (r != FI_JUMP) {
