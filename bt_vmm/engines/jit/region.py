@@ -93,6 +93,11 @@ class RegionPlan:
     max_insns: int = lib.JIT_REGION_MAX
     max_block: int = 64
 
+    def __post_init__(self) -> None:
+        # The dispatcher's sample period relies on it (see jit_ctx_t).
+        if not 0 < self.max_insns <= lib.JIT_REGION_MAX:
+            raise ValueError(f"max_insns {self.max_insns}: a region holds 1..{lib.JIT_REGION_MAX} instructions")
+
 
 @dataclass
 class Block:
