@@ -20,7 +20,7 @@ from bt_vmm.engines.jit.worker import CompileThread
 from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Tracer, Trap, run_until_exit
 
 M64 = (1 << 64) - 1
-# Entries into a block before it is translated.  The cold tier runs ~150
+# Entries into a block before it is translated.  The cold tier runs ~270-320
 # MIPS and a translation costs ~0.1-0.2 ms per guest instruction.
 HOT_THRESHOLD = 2048
 BATCH = 8              # regions per LLVM module
