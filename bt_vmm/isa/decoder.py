@@ -1,15 +1,15 @@
 """Decoder and encoder derived from the registered instruction descriptions."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from bt_vmm.isa.spec import REGISTRY, CompressedSpec, Encoding, InsnSpec
 
 
-@dataclass(frozen=True)
-class Decoded:
-    """One decoded instruction, ready for any engine.
+class Decoded(NamedTuple):
+    """One decoded instruction, ready for any engine (a named tuple: one is
+    made per distinct word pre-decoded, which every run pays for).
 
     ``spec`` is always the 32-bit instruction (compressed ones are expanded);
     ``args`` are its semantic arguments in the order of ``spec.params``;
@@ -39,13 +39,20 @@ def _by_specificity(entries):
     return sorted(entries, key=lambda e: -bin(e.encoding.mask).count("1"))
 
 
+F3 = 0x7 << 12   # funct3: where most instructions of a major opcode differ
+
+
 class Decoder:
     def __init__(self) -> None:
-        self._wide: dict[int, list[InsnSpec]] = {}
+        # keyed by opcode | funct3 << 7: the candidates, most specific first
+        by_opcode: dict[int, list[InsnSpec]] = {}
         for spec in REGISTRY.insns.values():
-            self._wide.setdefault(spec.encoding.match & 0x7F, []).append(spec)
-        for key, entries in self._wide.items():
-            self._wide[key] = _by_specificity(entries)
+            by_opcode.setdefault(spec.encoding.match & 0x7F, []).append(spec)
+        self._wide = {
+            opcode | f3 << 7: [s for s in _by_specificity(specs)
+                               if s.encoding.mask & F3 == 0 or s.encoding.match & F3 == f3 << 12]
+            for opcode, specs in by_opcode.items() for f3 in range(8)
+        }
         self._narrow: dict[int, list[CompressedSpec]] = {}
         for cspec in REGISTRY.compressed.values():
             self._narrow.setdefault(self._narrow_key(cspec.encoding.match), []).append(cspec)
@@ -68,7 +75,7 @@ class Decoder:
         return self._decode_narrow(word & 0xFFFF)
 
     def _decode_wide(self, word: int) -> Decoded:
-        for spec in self._wide.get(word & 0x7F, ()):
+        for spec in self._wide.get(word & 0x7F | (word & F3) >> 5, ()):
             enc = spec.encoding
             if word & enc.mask == enc.match:
                 args = tuple(enc.fields[p].extract(word) for p in spec.params)
