@@ -11,7 +11,7 @@ uint64_t bt_jit_mode(hart_t *h)
     return jit_mode_of(h);
 }
 
-/* (inlined into the dispatch loop, which calls it at every cold jump) */
+/* (inline: the dispatch loop asks it for every pc it dispatches) */
 static inline int phys_of(hart_t *h, uint64_t vpc, uint64_t *paddr)
 {
     if (h->machine_kind == MACHINE_USER) {
@@ -161,7 +161,8 @@ static int run(jit_ctx_t *c, hart_t *h)
         }
         if (!c->fi)
             break;
-        /* The cold tier runs to the next taken branch or jump (stop_on_jump). */
+        /* The cold tier runs until a jump reaches a translation or a block
+         * that just became hot, or the JIT has work (stop_on_jump). */
         int r = fi_run(c->fi, h, ~0ULL);
         if (r == FI_HOT)
             return JIT_RUN_HOT;

@@ -25,9 +25,9 @@ M64 = (1 << 64) - 1
 HOT_THRESHOLD = 2048
 BATCH = 8              # regions per LLVM module
 TOP_LEVEL = 2          # regions sampled TIER_UP times are compiled again at this level
-TIER_UP = 4            # samples, one every SAMPLE_PERIOD guest instructions: ~2-4 ms of a
-SAMPLE_PERIOD = 1 << 20   # region's code, when a TOP_LEVEL compile (on the compile thread)
-                       # pays off, and the first tier's wave of compiles at start-up is mostly over
+SAMPLE_PERIOD = 1 << 20   # guest instructions between samples of the region running
+TIER_UP = 4            # samples: ~2-4 ms of a region's code, when a TOP_LEVEL compile (on the
+                       # compile thread) pays off and the first tier's start-up wave is mostly over
 # The compile thread starts a batch once the one before is installed (or
 # after this many seconds): what is translated already decides what the
 # next batch copies and what it chains to (see _plan's bridges).
