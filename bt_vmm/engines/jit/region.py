@@ -258,7 +258,11 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             # with one compare (the last 7 bytes of RAM take the slow path).
             # Misaligned accesses inside RAM touch the same bytes as the slow
             # path (a store checks the next page's watch byte too); AMOs must
-            # be aligned: the slow path raises the fault.
+            # be aligned: the slow path raises the fault.  An address this
+            # block has already accessed (and left the region had it failed)
+            # is known to pass.
+            if (known := self._values.get(("accessed", addr, must_align))) is not None:
+                return True, *known
             lo, last = self.plan.ram_window
             inside = self.b.icmp_unsigned("<=", self.b.sub(addr, const(lo)), const(last))
             if must_align:
@@ -308,11 +312,34 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def _leave_before(self) -> ir.Block:
         return self._exit_block(lib.JIT_STOP, self.pc)
 
+    def add(self, a, b):
+        """base + c1 + c2 is base + (c1 + c2), and base itself when that is
+        0, within a block: a pointer bumped after an access and used with
+        the opposite offset gives the same address, checked once."""
+        if isinstance(a, int) or not isinstance(b, int):
+            return super().add(a, b)
+        base, offset = self._values.get(("sum", a), (a, 0))
+        total = (offset + b) & M64
+        if total == 0:
+            return base
+        result = super().add(base, total)
+        self._values[("sum", result)] = (base, total)
+        return result
+
+    def _accessed(self, addr: ir.Value, must_align: bool, host: ir.Value, page: ir.Value) -> None:
+        """A process VM's access at addr passed its check or left the region:
+        later accesses in the block there need none."""
+        self._values[("accessed", addr, must_align)] = (host, page)
+
     def load(self, addr, size, signed=False, for_store=False):
         addr = self.v(addr)
-        hit, host, _ = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load", for_store)
+        hit, host, page = self._fast_address(addr, size, "tlb_store" if for_store else "tlb_load", for_store)
+        if hit is True:
+            return self._load_host(host, size, signed)
         if self._leaves_before():
-            return self._load_or_leave(hit, host, size, signed, self._leave_before())
+            value = self._load_or_leave(hit, host, size, signed, self._leave_before())
+            self._accessed(addr, for_store, host, page)
+            return value
         self._begin_memory()
 
         def slow_path() -> ir.Value:
@@ -328,7 +355,8 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         hit, host, page = self._fast_address(addr, size, "tlb_store")
         watch = self.WATCH_PAGE if self.system else self.WATCH_NEXT
         if self._leaves_before():
-            self._store_or_leave(hit, host, page, value, size, self._leave_before(), watch)
+            self._store_or_leave(self.c(hit), host, page, value, size, self._leave_before(), watch)
+            self._accessed(addr, False, host, page)
             return
         self._begin_memory()
 
@@ -336,7 +364,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             self.store_field("pc", self.pc)
             self._slow_status(self._helper("bt_jit_store", self.ctx, self.h, addr, const(size), value))
 
-        self._store_diamond(hit, host, page, value, size, slow_path, watch)
+        self._store_diamond(self.c(hit), host, page, value, size, slow_path, watch)
 
     # ------------------------------------------------------------------
     # control flow (builder protocol)
