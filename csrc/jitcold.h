@@ -6,13 +6,12 @@
 #define BT_JITCOLD_H
 
 #include "jit.h"
-
-#define JIT_FS_MASK (3ULL << 13)
+#include "priv.h"
 
 /* The mode bits that change translation (see bt_jit_mode). */
 static inline uint64_t jit_mode_of(hart_t *h)
 {
-    return (h->priv & 3) | ((h->mstatus & JIT_FS_MASK) ? 4 : 0);
+    return (h->priv & 3) | ((h->mstatus & MSTATUS_FS) ? 4 : 0);
 }
 
 static inline uint64_t jit_slot_of(jit_ctx_t *c, uint64_t vpc)

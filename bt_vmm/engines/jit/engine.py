@@ -23,7 +23,7 @@ M64 = (1 << 64) - 1
 # Entries into a block before it is translated.  The cold tier runs ~270-320
 # MIPS and a translation costs ~0.1-0.2 ms per guest instruction.
 HOT_THRESHOLD = 2048
-BATCH = 8              # regions per LLVM module
+BATCH = 8              # keys per batch: the hot block and the warmest others (a module each)
 TOP_LEVEL = 2          # regions sampled TIER_UP times are compiled again at this level
 SAMPLE_PERIOD = 1 << 20   # guest instructions between samples of the region running
 TIER_UP = 4            # samples: ~2-4 ms of a region's code, when a TOP_LEVEL compile (on the

@@ -166,7 +166,11 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self.fslots: dict[int, ir.AllocaInstr] = {}
         self.xdirty: set[int] = set()
         self.fdirty: set[int] = set()
-        self._values: dict[tuple[str, int], object] = {}   # register values in this block
+        # What holds in this block: register values, ("x" | "f", r); FS made
+        # dirty, ("fs", "dirty"); sums of a value and a constant, ("sum",
+        # value); addresses known to pass the process VM's check,
+        # ("accessed", address, aligned)
+        self._values: dict[tuple, object] = {}
         self._fields: dict[str, ir.AllocaInstr] = {}
         self.icount = self._ab.alloca(I64, name="icount")
         self.exit_pc = self._ab.alloca(I64, name="exit_pc")
