@@ -1,6 +1,7 @@
 /* The fast interpreter tier: pre-decoded entries run by a threaded loop. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "bt.h"
 #include "priv.h"
 #include "fastinterp.h"
@@ -44,6 +45,7 @@ void fi_flush(fi_ctx_t *c, hart_t *h)
         c->watch[i] &= ~FI_PAGE_DECODED;
     }
     c->code_epoch = h->code_epoch;
+    c->arena_used = 0;   /* no entry names a block any more */
     c->stat_flushes++;
 }
 
@@ -54,6 +56,9 @@ void fi_free(fi_ctx_t *c)
     for (uint64_t i = 0; i < c->npages; i++)   /* (the watch map is the hart's: not touched) */
         free(c->pages[i]);
     free(c->pages);
+    free(c->stencils);
+    if (c->arena)
+        munmap(c->arena, c->arena_size);
     free(c);
 }
 
@@ -135,6 +140,117 @@ int fi_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64
 }
 
 
+int fi_set_stencils(fi_ctx_t *c, const fi_stencil_t *stencils, uint64_t n, const fi_stencil_t *end,
+                    uint64_t arena_size)
+{
+    if (c->stencils)
+        return 1;
+    fi_stencil_t *copy = malloc((n + 1) * sizeof *copy);
+    void *arena = mmap(0, arena_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!copy || arena == MAP_FAILED) {
+        free(copy);
+        if (arena != MAP_FAILED)
+            munmap(arena, arena_size);
+        return 1;
+    }
+    memcpy(copy, stencils, n * sizeof *copy);
+    copy[n] = *end;
+    c->stencils = copy;
+    c->nstencils = n;
+    c->stencil_end = &copy[n];
+    c->arena = arena;
+    c->arena_size = arena_size;
+    c->arena_used = 0;
+    return 0;
+}
+
+static const fi_stencil_t *stencil_of(const fi_ctx_t *c, uint64_t fn)
+{
+    uint64_t lo = 0, hi = c->nstencils;
+    while (lo < hi) {
+        uint64_t mid = (lo + hi) / 2;
+        if (c->stencils[mid].fn < fn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nstencils && c->stencils[lo].fn == fn ? &c->stencils[lo] : 0;
+}
+
+/* Copy one piece to *at, its holes filled; the next piece goes right after. */
+static void place(uint8_t **at, const fi_stencil_t *s, const uint64_t values[6])
+{
+    uint64_t size = s->size, jump_end = s->jump_at + s->jump_len;
+    if (s->jump_len && jump_end == size)
+        size = s->jump_at;   /* falls through into the next piece */
+    memcpy(*at, (const void *)(uintptr_t)s->code, size);
+    for (uint32_t i = 0; i < s->nholes; i++) {
+        const fi_hole_t *hole = &s->holes[i];
+        if (hole->at + 8 > size || (s->jump_len && hole->at >= s->jump_at && hole->at < jump_end))
+            continue;   /* (the jump to the next piece: dropped, or direct below) */
+        uint64_t v = (hole->kind == FI_HOLE_CONT ? (uint64_t)(uintptr_t)(*at + size) : values[hole->kind]) + hole->addend;
+        memcpy(*at + hole->at, &v, 8);
+    }
+    if (s->jump_len && size == s->size) {   /* jmp rel32 to the next piece */
+        uint8_t *j = *at + s->jump_at;
+        int32_t rel = (int32_t)((*at + size) - (j + 5));
+        j[0] = 0xE9;
+        memcpy(j + 1, &rel, 4);
+    }
+    *at += size;
+}
+
+/* Header of a block in the arena; its code follows. */
+typedef struct {
+    uint64_t count;   /* instructions */
+} fi_block_t;
+
+typedef uint64_t (*fi_block_fn)(hart_t *h, fi_ctx_t *c);
+
+/* Copy the block starting at entry e (pc, RAM offset off) into the arena:
+ * straight-line code up to the first control-flow instruction, the page's
+ * end, an instruction without a stencil or not pre-decoded yet. */
+static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
+{
+    const fi_stencil_t *pieces[FI_BLOCK_MAX];
+    fi_entry_t *entries[FI_BLOCK_MAX];
+    uint64_t pcs[FI_BLOCK_MAX + 1], size = sizeof(fi_block_t) + 16 + c->stencil_end->size, n = 0;
+    fi_entry_t *start = e;
+    while (n < FI_BLOCK_MAX && e->fn) {
+        const fi_stencil_t *s = stencil_of(c, e->fn);
+        if (!s)
+            break;
+        pieces[n] = s, entries[n] = e, pcs[n] = pc, size += s->size, n++;
+        uint64_t length = e->length;
+        pc += length;
+        if (s->ends || ((off ^ (off + length)) >> PAGE_SHIFT))
+            break;
+        off += length, e += length >> 1;
+    }
+    pcs[n] = pc;
+    uint64_t at_off = (c->arena_used + 15) & ~15ULL;
+    if (!n || at_off + size > c->arena_size)
+        return;
+    /* Writable only while copying (W^X): the pages it spans. */
+    uint8_t *lo = c->arena + (at_off & ~PAGE_OFFSET_MASK);
+    uint64_t span = ((at_off + size + PAGE_OFFSET_MASK) & ~PAGE_OFFSET_MASK) - (at_off & ~PAGE_OFFSET_MASK);
+    if (mprotect(lo, span, PROT_READ | PROT_WRITE))
+        return;
+    fi_block_t *b = (fi_block_t *)(c->arena + at_off);
+    b->count = n;
+    uint8_t *at = (uint8_t *)(b + 1);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t values[6] = {pcs[i], (uint64_t)(uintptr_t)entries[i], entries[i]->fn, pcs[i + 1], i, 0};
+        place(&at, pieces[i], values);
+    }
+    uint64_t values[6] = {pcs[n], 0, 0, 0, n, 0};
+    place(&at, c->stencil_end, values);
+    mprotect(lo, span, PROT_READ | PROT_EXEC);
+    c->arena_used = at - c->arena;
+    start->block = (uint32_t)(at_off + 1);
+    c->stat_blocks++;
+}
+
 /* Host pointer to the instruction at pc, through the fetch TLB (system VM)
  * or the memory window (process VM); its RAM offset in *off.  0 on a miss. */
 static inline int fetch_offset(fi_ctx_t *c, hart_t *h, int system, uint64_t pc, uint64_t *off)
@@ -162,6 +278,29 @@ static inline int cold_jump(struct jit_ctx *j, hart_t *h, int system, uint64_t p
         jit_lookup(j, pc, pc, jit_mode_of(h)))
         return FI_JUMP;
     return jit_entered_cold(j, pc) ? FI_HOT : -1;
+}
+
+/* At a block start (entry e, at pc): run its copied block if it has one
+ * (RAM offset off) and the budget allows all of it, copying it first
+ * once it is hot.
+ * FI_BLOCK_* or -1: no block ran.  A stale block is dropped (copied again
+ * once hot again). */
+static int run_block(fi_ctx_t *c, hart_t *h, fi_entry_t *e, uint64_t pc, uint64_t off, uint64_t stop)
+{
+    if (!e->block) {
+        if (++e->runs != FI_BLOCK_HOT)
+            return -1;
+        copy_block(c, e, pc, off);
+        if (!e->block)
+            return -1;
+    }
+    fi_block_t *b = (fi_block_t *)(c->arena + e->block - 1);
+    if (stop - h->minstret < b->count)
+        return -1;
+    int r = (int)((fi_block_fn)(uintptr_t)(b + 1))(h, c);
+    if (r == FI_BLOCK_STALE)
+        e->block = 0, e->runs = 0;
+    return r;
 }
 
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
@@ -194,6 +333,35 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             if (!page)
                 break;
             e = &page[(off & PAGE_OFFSET_MASK) >> 1];
+            if (!system && c->stencils && e->fn) {
+                int r = run_block(c, h, e, pc, off, stop);
+                if (r == FI_BLOCK_DONE) {
+                    pc = h->pc, e = 0;
+                    continue;
+                }
+                if (r == FI_BLOCK_LEFT) {
+                    pc = h->pc, e = 0;
+                    uint64_t next = c->block_next;
+                    if (next & 1) {
+                        if (h->exc_pending)
+                            return FI_FAULT;
+                        next -= 1;
+                        if (c->code_epoch != h->code_epoch)
+                            fi_flush(c, h);
+                    }
+                    h->minstret++;
+                    h->pc = pc = next;
+                    if (c->stop_on_jump) {
+                        int why = cold_jump(c->jit, h, system, pc);
+                        if (why >= 0)
+                            return why;
+                    }
+                    continue;
+                }
+                if (r == FI_BLOCK_STALE) {   /* run that instruction here */
+                    off += h->pc - pc, e += (h->pc - pc) >> 1, pc = h->pc;
+                }
+            }
         }
         if (!e->fn)   /* not decoded yet, or invalidated by a store */
             break;

@@ -38,7 +38,50 @@ typedef struct fi_entry {
     int32_t wide[2];     /* operand fields wider than 8 bits, sign-extended */
     uint8_t length;      /* 2 or 4 */
     uint8_t small[7];    /* operand fields of at most 8 bits */
+    uint32_t block;      /* a block starting here: its offset in the block arena + 1 (0: none) */
+    uint32_t runs;       /* times a jump reached it, until its block is copied */
 } fi_entry_t;
+
+/* Copy-and-patch blocks (process VM): a straight-line run of pre-decoded
+ * instructions that the loop reached FI_BLOCK_HOT times by jumps is copied,
+ * once, into native code from stencils, each a generic handler compiled
+ * inline with holes for its instruction (bt_vmm/engines/fast/stencils.py).
+ * A block runs the instructions without the loop's per-instruction
+ * bookkeeping; each piece checks that its entry still holds the handler it
+ * was copied for (a store may have changed the code). */
+#define FI_HOLE_PC 0       /* the instruction's pc */
+#define FI_HOLE_ENTRY 1    /* its fi_entry_t */
+#define FI_HOLE_FN 2       /* the handler its entry held when copied */
+#define FI_HOLE_NEXTPC 3   /* its pc + length: where straight-line code goes on */
+#define FI_HOLE_RETIRED 4  /* instructions of the block before it */
+#define FI_HOLE_CONT 5     /* the next piece (the block's end piece after the last) */
+#define FI_STENCIL_HOLES 24
+#define FI_BLOCK_HOT 8     /* jumps into a block start before it is copied */
+#define FI_BLOCK_MAX 64    /* instructions per block */
+/* What a block returns (h->pc says where it stopped). */
+#define FI_BLOCK_DONE 0    /* every instruction retired; h->pc is the next pc */
+#define FI_BLOCK_LEFT 1    /* the instruction at h->pc returned c->block_next, not
+                              its next pc (a jump, a fault, bookkeeping): not retired */
+#define FI_BLOCK_STALE 2   /* the entry at h->pc changed since the copy: not run */
+
+typedef struct {
+    uint32_t at;         /* offset of a 64-bit absolute value in the code */
+    uint32_t kind;       /* FI_HOLE_* */
+    int64_t addend;
+} fi_hole_t;
+
+typedef struct {
+    uint64_t fn;         /* the generic handler it stands for (sorted by it) */
+    uint64_t code;       /* its machine code (in the stencils' loaded object) */
+    uint32_t size;       /* bytes of code */
+    /* Where it jumps to the next piece (movabs $next, %reg; jmp *%reg),
+     * jump_len 0 if not recognised: a copy drops that jump at the end of
+     * the code (the next piece follows) or makes it a direct jump. */
+    uint32_t jump_at, jump_len;
+    uint32_t ends;       /* an unconditional jump: the block ends after it */
+    uint32_t nholes;
+    fi_hole_t holes[24]; /* FI_STENCIL_HOLES */
+} fi_stencil_t;
 
 typedef struct fi_ctx {
     fi_entry_t **pages;  /* per RAM page: FI_PAGE_ENTRIES entries, or NULL */
@@ -52,8 +95,16 @@ typedef struct fi_ctx {
     uint64_t mem_lo;     /* lowest accessible guest address */
     uint64_t mem_span;   /* bytes accessible from mem_lo */
     uint64_t mem_addend; /* host pointer = guest address + addend */
+    /* copy-and-patch blocks: the stencils (NULL: none) and the arena of copies */
+    fi_stencil_t *stencils;   /* sorted by fn */
+    uint64_t nstencils;
+    fi_stencil_t *stencil_end;   /* a block's last piece: holes PC (the next pc), RETIRED */
+    uint8_t *arena;
+    uint64_t arena_size, arena_used;
+    uint64_t block_next; /* FI_BLOCK_LEFT: what the instruction's handler returned */
     /* statistics */
     uint64_t stat_misses, stat_invalidated, stat_flushes;
+    uint64_t stat_blocks;     /* blocks copied */
 } fi_ctx_t;
 
 fi_ctx_t *fi_new(hart_t *h);
@@ -68,6 +119,10 @@ int fi_pc_offset(hart_t *h, uint64_t pc, uint64_t *ram_off);
 /* Nonzero when the instruction at guest physical paddr is pre-decoded (it
  * has run).  Reads only the pre-decode table: safe from another thread. */
 int fi_decoded_at(fi_ctx_t *c, hart_t *h, uint64_t paddr);
+/* Give the context its stencils (copied: the caller keeps the code alive)
+ * and an arena of arena_size bytes for blocks; nonzero if it cannot be had. */
+int fi_set_stencils(fi_ctx_t *c, const fi_stencil_t *stencils, uint64_t n, const fi_stencil_t *end,
+                    uint64_t arena_size);
 /* Run pre-decoded instructions from h->pc, at most max_steps of them. */
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps);
 /* Slow paths of handlers: 0 done, 1 fault pending. */

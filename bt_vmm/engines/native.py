@@ -22,8 +22,14 @@ def _core_symbols():
 class NativeObject:
     """One ELF object's code and data, loaded; freed by ``close``."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, extra: dict[str, int] | None = None):
+        """``extra``: values of undefined symbols besides the C core's."""
         _, names, addrs, n = _core_symbols()
+        if extra:
+            keep = [ffi.new("char[]", name.encode()) for name in extra]
+            names = ffi.new("char *[]", [names[i] for i in range(n)] + keep)
+            addrs = ffi.new("uint64_t[]", [addrs[i] for i in range(n)] + list(extra.values()))
+            n += len(extra)
         err = ffi.new("char[]", 200)
         self._obj = lib.bt_obj_load(data, len(data), names, addrs, n, err, len(err))
         if self._obj == ffi.NULL:

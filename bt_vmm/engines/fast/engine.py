@@ -17,6 +17,7 @@ from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.fast.compiler import SpecialKey, compiler
 from bt_vmm.engines.fast.handlers import layout_of
+from bt_vmm.engines.fast.stencils import stencils
 from bt_vmm.engines.reference import ReferenceInterpreter, Tracer, run_until_exit
 from bt_vmm.isa import DECODER, Decoded, IllegalInstruction
 
@@ -43,6 +44,7 @@ class FastStats:
             "pre-decode misses": c.stat_misses,
             "entries invalidated by stores": c.stat_invalidated,
             "pre-decode flushes (fence.i)": c.stat_flushes,
+            "blocks copied from stencils": c.stat_blocks,
             "handler compile/load time (s)": round(comp.compile_seconds, 4),
             "handlers from the disk cache": int(comp.loaded_from_disk),
         }
@@ -71,6 +73,8 @@ class FastInterpreter:
         self.stats = FastStats(ctx=self.ctx)
         self._off = ffi.new("uint64_t *")
         self._handlers = compiler().generic_handlers(self.system) if tracer is None else {}
+        if tracer is None and not self.system:   # (the system VM's loop takes interrupts between instructions)
+            stencils().attach(self.ctx)
 
     def run(self) -> int:
         """Execute until hart.exit_request is set; returns hart.exit_reason."""

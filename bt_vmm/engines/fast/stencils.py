@@ -1,0 +1,249 @@
+"""Stencils for the fast tier's copy-and-patch blocks (see fi_stencil_t in
+csrc/fastinterp.h).
+
+A stencil is one spec's generic handler compiled inline into a piece of a
+block: ``i64 st(hart_t *h, fi_ctx_t *c)`` checks that its entry still holds
+the handler it was copied for, runs the handler on that entry, and, when the
+instruction went straight on, jumps to the next piece; otherwise it retires
+the instructions before it and returns to the loop (FI_BLOCK_LEFT, STALE).
+What differs between copies (the instruction's pc, its entry, the next
+piece...) are holes: references to ``hole_*`` symbols, which LLVM's large
+code model makes 64-bit absolute values the C core fills in when it copies
+the piece.  Everything else is the handler's own code, derived from the one
+ISA description; one module holds every stencil, compiled once per bt-vmm
+version and host and kept in the disk cache beside the handlers.
+
+Only instructions that leave privileged state alone get a stencil: the
+others (CSR accesses, ecall, fences, mret...) end blocks and run from the
+loop, which keeps minstret exact for them.
+"""
+from __future__ import annotations
+
+import json
+import struct
+
+from bt_vmm.engines.jit import textir as ir
+
+from bt_vmm._core import ffi, lib
+from bt_vmm.engines.diskcache import DiskCache, default_directory
+from bt_vmm.engines.fast.compiler import compiler, source_digest
+from bt_vmm.engines.fast.handlers import HandlerEmitter, NeedsConcrete, layout_of
+from bt_vmm.engines.jit.layout import offset
+from bt_vmm.engines.llvmsetup import init_llvm
+from bt_vmm.engines.native import NativeObject
+from bt_vmm.errors import VMMError
+from bt_vmm.isa import REGISTRY
+
+DISK_KIND = "fast-stencils"   # "fast-": seeded with the handlers into a first run's cache (bench)
+ARENA_SIZE = 16 << 20         # bytes of copied blocks per hart (then the loop runs the rest)
+HOLES = {"hole_pc": lib.FI_HOLE_PC, "hole_entry": lib.FI_HOLE_ENTRY, "hole_fn": lib.FI_HOLE_FN,
+         "hole_nextpc": lib.FI_HOLE_NEXTPC, "hole_retired": lib.FI_HOLE_RETIRED, "hole_cont": lib.FI_HOLE_CONT}
+END = "st_end"
+R_X86_64_64 = 1
+
+
+def _retire(tag: str, status: int) -> str:
+    """IR: count the instructions before this one, stop at its pc, return status."""
+    return f"""
+  %m{tag} = getelementptr i8, ptr %h, i64 {offset("minstret")}
+  %mv{tag} = load i64, ptr %m{tag}, align 8
+  %mn{tag} = add i64 %mv{tag}, ptrtoint (ptr @hole_retired to i64)
+  store i64 %mn{tag}, ptr %m{tag}, align 8
+  %p{tag} = getelementptr i8, ptr %h, i64 {offset("pc")}
+  store i64 ptrtoint (ptr @hole_pc to i64), ptr %p{tag}, align 8
+  ret i64 {status}"""
+
+
+def _stencil(name: str, handler: str) -> str:
+    block_next = ffi.offsetof("fi_ctx_t", "block_next")
+    return f"""
+define i64 @{name}(ptr noalias %h, ptr noalias %c) nounwind "no-jump-tables"="true" {{
+entry:
+  %fn = load i64, ptr @hole_entry, align 8
+  %same = icmp eq i64 %fn, ptrtoint (ptr @hole_fn to i64)
+  %same.e = call i1 @llvm.expect.i1(i1 %same, i1 true)
+  br i1 %same.e, label %run, label %stale
+run:
+  %next = call i64 @{handler}(ptr %h, ptr %c, i64 ptrtoint (ptr @hole_pc to i64), ptr @hole_entry)
+  %straight = icmp eq i64 %next, ptrtoint (ptr @hole_nextpc to i64)
+  br i1 %straight, label %go, label %left
+go:
+  %r = musttail call i64 @hole_cont(ptr %h, ptr %c)
+  ret i64 %r
+left:
+  %bn = getelementptr i8, ptr %c, i64 {block_next}
+  store i64 %next, ptr %bn, align 8{_retire("l", lib.FI_BLOCK_LEFT)}
+stale:{_retire("s", lib.FI_BLOCK_STALE)}
+}}"""
+
+
+class _Emitter(HandlerEmitter):
+    """A handler that notes whether its instruction always jumps (the
+    pieces after it could never run: the block ends there)."""
+
+    jumps = False
+
+    def jump(self, target) -> None:
+        self.jumps = True
+        super().jump(target)
+
+
+def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
+    """The stencils' module, and for each stencil (spec name, ends a block)."""
+    module = ir.Module(name="fast_stencils")
+    module.triple = target.triple
+    specs: dict[str, tuple[str, bool]] = {}
+    for i, spec in enumerate(REGISTRY.insns.values()):
+        if spec.ends_block or not layout_of(spec).generic:
+            continue
+        emitter = _Emitter(module, f"h{i}", spec, False)
+        try:
+            emitter.emit()
+        except NeedsConcrete:
+            emitter.fn.blocks.clear()
+            continue
+        emitter.fn.attributes.add("alwaysinline")
+        specs[f"st{i}"] = (spec.name, emitter.jumps)
+    text = str(module)
+    for name in specs:   # the handlers are only inlined
+        text = text.replace(f"define i64 @h{name[2:]}(", f"define internal i64 @h{name[2:]}(")
+    parts = [text, "@hole_entry = external global [64 x i8], align 8",
+             *(f"@{h} = external global i8, align 1" for h in HOLES if h not in ("hole_entry", "hole_cont")),
+             "declare i64 @hole_cont(ptr, ptr)", "declare i1 @llvm.expect.i1(i1, i1)",
+             *(_stencil(name, f"h{name[2:]}") for name in specs),
+             f"""
+define i64 @{END}(ptr noalias %h, ptr noalias %c) nounwind {{
+entry:{_retire("e", lib.FI_BLOCK_DONE)}
+}}"""]
+    return "\n".join(parts), specs
+
+
+def _compile(target, text: str) -> bytes:
+    llvm = init_llvm()
+    mod = llvm.parse_assembly(text)
+    mod.verify()
+    pb = llvm.create_pass_builder(target, llvm.PipelineTuningOptions(speed_level=2))
+    pb.getModulePassManager().run(mod, pb)
+    return target.emit_object(mod)
+
+
+# --- reading the object (ELF64 little-endian, x86-64) ---
+def _sections(obj: bytes) -> list[tuple[int, int, int, int, int, int]]:
+    """(name offset, type, file offset, size, link, info) of each section."""
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
+    out = []
+    for i in range(shnum):
+        name, typ, _flags, _addr, off, size, link, info = struct.unpack_from("<IIQQQQII", obj, shoff + i * shentsize)
+        out.append((name, typ, off, size, link, info))
+    return out
+
+
+def _pieces(obj: bytes, stencil_names) -> dict[str, tuple[int, int, list[tuple[int, int, int]]]]:
+    """For each stencil function: (section, offset in it, size, holes as
+    (offset in the function, kind, addend))."""
+    sections = _sections(obj)
+    symtab_index = next(i for i, s in enumerate(sections) if s[1] == 2)   # SHT_SYMTAB
+    _, _, sym_off, sym_size, strtab_index, _ = sections[symtab_index]
+    strtab = sections[strtab_index][2]
+
+    def cstr(at: int) -> str:
+        return obj[at:obj.index(b"\0", at)].decode()
+
+    symbols = []
+    for at in range(sym_off, sym_off + sym_size, 24):
+        name, _info, _other, shndx, value, size = struct.unpack_from("<IBBHQQ", obj, at)
+        symbols.append((cstr(strtab + name), shndx, value, size))
+    wanted = set(stencil_names)
+    functions = {name: (shndx, value, size) for name, shndx, value, size in symbols if name in wanted}
+    holes: dict[str, list[tuple[int, int, int]]] = {name: [] for name in functions}
+    for _, typ, off, size, link, info in sections:
+        if typ != 4 or link != symtab_index:   # SHT_RELA of a section, against the symbol table
+            continue
+        for at in range(off, off + size, 24):
+            r_offset, r_info, addend = struct.unpack_from("<QQq", obj, at)
+            sym = symbols[r_info >> 32]
+            if sym[0] not in HOLES:
+                continue
+            if r_info & 0xFFFFFFFF != R_X86_64_64:
+                raise VMMError(f"stencils: unexpected relocation type {r_info & 0xFFFFFFFF} for {sym[0]}")
+            for name, (shndx, value, fsize) in functions.items():
+                if shndx == info and value <= r_offset < value + fsize:
+                    holes[name].append((r_offset - value, HOLES[sym[0]], addend))
+    return {name: (*functions[name], holes[name]) for name in functions}
+
+
+def _jump(code: bytes, holes: list[tuple[int, int, int]]) -> tuple[int, int]:
+    """(offset, length) of the jump to the next piece (movabs $cont, %reg;
+    jmp *%reg), (0, 0) if there is no such jump."""
+    for at, kind, addend in holes:
+        if kind != lib.FI_HOLE_CONT or addend or at < 2:
+            continue
+        rex, mov = code[at - 2], code[at - 1]
+        reg = (mov - 0xB8) | (rex & 1) << 3
+        jmp = bytes([0xFF, 0xE0 + (reg & 7)])
+        if rex in (0x48, 0x49) and 0xB8 <= mov <= 0xBF:
+            if reg < 8 and code[at + 8:at + 10] == jmp:
+                return at - 2, 12
+            if reg >= 8 and code[at + 8:at + 11] == b"\x41" + jmp:
+                return at - 2, 13
+    return 0, 0
+
+
+class Stencils:
+    """The process's stencils, loaded: what fi_set_stencils takes."""
+
+    def __init__(self, obj: bytes, specs: dict[str, list]):
+        self._object = NativeObject(obj, {name: 1 << 40 for name in HOLES})   # (any value: holes are filled per copy)
+        handlers = compiler().generic_handlers(False)
+        pieces = _pieces(obj, [*specs, END])
+        if END not in pieces:
+            raise VMMError("stencils: the end piece is missing from the object")
+        table = sorted((handlers[spec], name, ends) for name, (spec, ends) in specs.items()
+                       if name in pieces and spec in handlers)
+        self.table = ffi.new("fi_stencil_t[]", len(table))
+        self.end = ffi.new("fi_stencil_t *")
+        for slot, (fn, name, ends) in zip(self.table, table):
+            self._fill(slot, fn, name, pieces[name], ends)
+        self._fill(self.end, 0, END, pieces[END], True)
+
+    def _fill(self, slot, fn: int, name: str, piece, ends: bool) -> None:
+        _, _, size, holes = piece
+        address = self._object.address(name)
+        if len(holes) > lib.FI_STENCIL_HOLES or not address:
+            raise VMMError(f"stencils: {name} has {len(holes)} holes (at most {lib.FI_STENCIL_HOLES})")
+        code = bytes(ffi.buffer(ffi.cast("uint8_t *", address), size))
+        slot.fn, slot.code, slot.size = fn, address, size
+        slot.jump_at, slot.jump_len = _jump(code, holes)
+        slot.ends = int(ends)
+        slot.nholes = len(holes)
+        for i, (at, kind, addend) in enumerate(holes):
+            slot.holes[i].at, slot.holes[i].kind, slot.holes[i].addend = at, kind, addend
+
+    def attach(self, ctx) -> bool:
+        """Give the fast tier's context its stencils; False if it cannot have them."""
+        return lib.fi_set_stencils(ctx, self.table, len(self.table), self.end, ARENA_SIZE) == 0
+
+
+_STENCILS: Stencils | None = None
+
+
+def stencils() -> Stencils:
+    """The process's stencils: from the disk cache, else compiled (and
+    stored; an entry whose object does not load is compiled again)."""
+    global _STENCILS
+    if _STENCILS is None:
+        disk = DiskCache(default_directory())
+        key = disk.key(DISK_KIND, "user", source_digest())
+        header, _, obj = (disk.get(key) or b"").partition(b"\n")
+        try:
+            _STENCILS = Stencils(obj, json.loads(header)) if obj else None
+        except (ValueError, TypeError, VMMError):
+            _STENCILS = None
+        if _STENCILS is None:
+            target = compiler().target
+            text, specs = _module_text(target)
+            obj = _compile(target, text)
+            disk.put(key, json.dumps(specs).encode() + b"\n" + obj)
+            _STENCILS = Stencils(obj, specs)
+    return _STENCILS

@@ -1,0 +1,74 @@
+"""Copy-and-patch blocks (process VM): hot straight-line code runs as
+pieces copied from stencils, with the loop's obligations kept: code
+rewritten under a copied block, precise faults inside one, the exact
+instruction limit."""
+from __future__ import annotations
+
+import pytest
+from bt_vmm._core import lib
+
+from bt_vmm.isa import encode
+
+from .common import USER, assert_same, run_both
+
+A0, A1, A2, A3, T0, T1, T2 = 10, 11, 12, 13, 5, 6, 7
+HOT = lib.FI_BLOCK_HOT
+
+
+def _counted_loop(body: list[int], times: int) -> list[int]:
+    """a1 = times; loop: body; a1 -= 1; bne a1, loop."""
+    inner = [*body, encode("addi", rd=A1, rs1=A1, imm=-1)]
+    return [encode("addi", rd=A1, rs1=0, imm=times), *inner, encode("bne", rs1=A1, rs2=0, off=-4 * len(inner))]
+
+
+def test_a_hot_loop_runs_as_a_copied_block():
+    body = [encode("addi", rd=A0, rs1=A0, imm=3), encode("slli", rd=A2, rs1=A0, shamt=2),
+            encode("xor", rd=A3, rs1=A3, rs2=A2)]
+    words = _counted_loop(body, 4 * HOT)
+    ref, fast, engine = run_both(USER, words, limit=1 + 4 * HOT * 5)
+    assert_same(ref, fast)
+    assert fast["x"][A0] == 3 * 4 * HOT
+    assert engine.ctx.stat_blocks >= 1
+
+
+@pytest.mark.parametrize("patch", [encode("addi", rd=A0, rs1=A0, imm=7), encode("xori", rd=A0, rs1=A0, imm=5)],
+                         ids=["same-handler", "other-handler"])
+def test_code_rewritten_under_a_copied_block_takes_effect(patch):
+    """The loop's first instruction is rewritten once the loop is a copied
+    block, then the loop runs 3 more times: with the same handler the copy
+    reads the new fields; with another the piece finds its entry changed."""
+    times = 2 * HOT
+    loop = _counted_loop([encode("addi", rd=A0, rs1=A0, imm=1)], times)[1:]   # at code + 4
+    words = [encode("addi", rd=A1, rs1=0, imm=times), *loop,
+             encode("bne", rs1=A2, rs2=0, off=4 * 5),       # the second time round: done
+             encode("sw", rs1=T0, rs2=T1, imm=0),
+             encode("addi", rd=A2, rs1=0, imm=1),
+             encode("addi", rd=A1, rs1=0, imm=3),
+             encode("jal", rd=0, off=-4 * (len(loop) + 4)),
+             encode("jal", rd=0, off=0)]
+    ref, fast, engine = run_both(USER, words, regs={T0: USER.code + 4, T1: patch}, limit=1 + 3 * times + 5 + 9 + 1 + 20)
+    assert_same(ref, fast)
+    expected = times + 3 * 7 if patch & 0x7000 == 0 else (((times ^ 5) ^ 5) ^ 5)
+    assert fast["x"][A0] == expected
+    assert engine.ctx.stat_blocks >= 1 and engine.ctx.stat_invalidated >= 1
+
+
+def test_a_fault_inside_a_copied_block_is_precise():
+    """A load walks down by 8 KiB a pass and faults below the guard page,
+    in the middle of the loop's copied block."""
+    words = [encode("addi", rd=A0, rs1=A0, imm=1), encode("ld", rd=A3, rs1=T2, imm=0),
+             encode("sub", rd=T2, rs1=T2, rs2=T1), encode("jal", rd=0, off=-12)]
+    passes = USER.data // 0x2000   # the pass that loads from 0 faults
+    assert passes > HOT
+    ref, fast, engine = run_both(USER, words, regs={T1: 0x2000, T2: USER.data}, limit=10 * passes)
+    assert_same(ref, fast)
+    assert (fast["sepc"], fast["scause"], fast["minstret"]) == (USER.code + 4, lib.EXC_LOAD_ACCESS, 4 * passes + 1)
+    assert fast["x"][A0] == passes + 1 and engine.ctx.stat_blocks >= 1
+
+
+@pytest.mark.parametrize("limit", [4 * HOT * 7 + 3, 4 * HOT * 7 + 6])
+def test_the_instruction_limit_inside_a_copied_block_is_exact(limit):
+    words = [*[encode("addi", rd=A0, rs1=A0, imm=1)] * 6, encode("jal", rd=0, off=-24)]
+    ref, fast, engine = run_both(USER, words, limit=limit)
+    assert_same(ref, fast)
+    assert fast["minstret"] == limit and engine.ctx.stat_blocks >= 1
