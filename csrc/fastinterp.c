@@ -214,7 +214,7 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
 {
     const fi_stencil_t *pieces[FI_BLOCK_MAX];
     fi_entry_t *entries[FI_BLOCK_MAX];
-    uint64_t pcs[FI_BLOCK_MAX + 1], size = sizeof(fi_block_t) + 16 + c->stencil_end->size, n = 0;
+    uint64_t pcs[FI_BLOCK_MAX + 1], size = sizeof(fi_block_t) + c->stencil_end->size, n = 0;
     fi_entry_t *start = e;
     while (n < FI_BLOCK_MAX && e->fn) {
         const fi_stencil_t *s = stencil_of(c, e->fn);
@@ -326,6 +326,7 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             if (bt_pending_interrupt(h))
                 return FI_IRQ;
         }
+        int block = -1;   /* what a copied block starting here did (FI_BLOCK_*) */
         if (!e) {
             if (!fetch_offset(c, h, system, pc, &off))
                 break;
@@ -334,39 +335,25 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
                 break;
             e = &page[(off & PAGE_OFFSET_MASK) >> 1];
             if (!system && c->stencils && e->fn) {
-                int r = run_block(c, h, e, pc, off, stop);
-                if (r == FI_BLOCK_DONE) {
+                block = run_block(c, h, e, pc, off, stop);
+                if (block == FI_BLOCK_DONE) {
                     pc = h->pc, e = 0;
                     continue;
                 }
-                if (r == FI_BLOCK_LEFT) {
-                    pc = h->pc, e = 0;
-                    uint64_t next = c->block_next;
-                    if (next & 1) {
-                        if (h->exc_pending)
-                            return FI_FAULT;
-                        next -= 1;
-                        if (c->code_epoch != h->code_epoch)
-                            fi_flush(c, h);
-                    }
-                    h->minstret++;
-                    h->pc = pc = next;
-                    if (c->stop_on_jump) {
-                        int why = cold_jump(c->jit, h, system, pc);
-                        if (why >= 0)
-                            return why;
-                    }
-                    continue;
-                }
-                if (r == FI_BLOCK_STALE) {   /* run that instruction here */
+                if (block >= 0)   /* stopped at the instruction at h->pc, on this page */
                     off += h->pc - pc, e += (h->pc - pc) >> 1, pc = h->pc;
-                }
             }
         }
-        if (!e->fn)   /* not decoded yet, or invalidated by a store */
-            break;
-        uint64_t length = e->length; /* read now: the handler may flush the page */
-        uint64_t next = ((fi_handler)(uintptr_t)e->fn)(h, c, pc, e);
+        uint64_t length, next;
+        if (block == FI_BLOCK_LEFT) {   /* its handler ran in the block (stores only clear fn) */
+            length = e->length;
+            next = c->block_next;
+        } else {
+            if (!e->fn)   /* not decoded yet, or invalidated by a store */
+                break;
+            length = e->length; /* read now: the handler may flush the page */
+            next = ((fi_handler)(uintptr_t)e->fn)(h, c, pc, e);
+        }
         int synced = next & 1;
         if (synced) {
             if (h->exc_pending)

@@ -353,7 +353,9 @@ class HandlerEmitter(IRValues):
         self._next = self.b.select(c, self.v(target), self._next)
 
     # ------------------------------------------------------------------
-    # callouts (builder protocol): h->pc is the instruction's pc already
+    # callouts (builder protocol): h->pc is the instruction's pc for those that
+    # end a block; the others (FP, LR/SC) do not read it (in a copied block,
+    # see stencils.py, it is set only when the block stops)
     def call(self, name: str, *args):
         result = self._call_callout(name, args)
         self._fail_if(self.b.icmp_unsigned("!=", self.load_field("exc_pending"), const(0)))

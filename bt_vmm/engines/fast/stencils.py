@@ -13,19 +13,21 @@ the piece.  Everything else is the handler's own code, derived from the one
 ISA description; one module holds every stencil, compiled once per bt-vmm
 version and host and kept in the disk cache beside the handlers.
 
-Only instructions that leave privileged state alone get a stencil: the
-others (CSR accesses, ecall, fences, mret...) end blocks and run from the
-loop, which keeps minstret exact for them.
+Branches and jumps are pieces too: a taken one leaves the block
+(FI_BLOCK_LEFT), one that always jumps ends it.  Instructions that end a
+block by a callout (CSR accesses, ecall, fence.i, mret...) get no stencil:
+they run from the loop, which keeps h->pc and minstret exact for them.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import struct
 
 from bt_vmm.engines.jit import textir as ir
 
 from bt_vmm._core import ffi, lib
-from bt_vmm.engines.diskcache import DiskCache, default_directory
+from bt_vmm.engines.diskcache import DiskCache, default_directory, files_digest
 from bt_vmm.engines.fast.compiler import compiler, source_digest
 from bt_vmm.engines.fast.handlers import HandlerEmitter, NeedsConcrete, layout_of
 from bt_vmm.engines.jit.layout import offset
@@ -79,13 +81,18 @@ stale:{_retire("s", lib.FI_BLOCK_STALE)}
 
 class _Emitter(HandlerEmitter):
     """A handler that notes whether its instruction always jumps (the
-    pieces after it could never run: the block ends there)."""
+    pieces after it could never run: the block ends there) and whether it
+    calls out."""
 
-    jumps = False
+    jumps = calls_out = False
 
     def jump(self, target) -> None:
         self.jumps = True
         super().jump(target)
+
+    def call(self, name: str, *args):
+        self.calls_out = True
+        return super().call(name, *args)
 
 
 def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
@@ -94,7 +101,7 @@ def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
     module.triple = target.triple
     specs: dict[str, tuple[str, bool]] = {}
     for i, spec in enumerate(REGISTRY.insns.values()):
-        if spec.ends_block or not layout_of(spec).generic:
+        if not layout_of(spec).generic:
             continue
         emitter = _Emitter(module, f"h{i}", spec, False)
         try:
@@ -102,12 +109,13 @@ def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
         except NeedsConcrete:
             emitter.fn.blocks.clear()
             continue
+        if spec.ends_block and emitter.calls_out:
+            emitter.fn.blocks.clear()   # (left as an unused declaration)
+            continue
         emitter.fn.attributes.add("alwaysinline")
+        emitter.fn.linkage = "internal"   # only inlined
         specs[f"st{i}"] = (spec.name, emitter.jumps)
-    text = str(module)
-    for name in specs:   # the handlers are only inlined
-        text = text.replace(f"define i64 @h{name[2:]}(", f"define internal i64 @h{name[2:]}(")
-    parts = [text, "@hole_entry = external global [64 x i8], align 8",
+    parts = [str(module), "@hole_entry = external global [64 x i8], align 8",
              *(f"@{h} = external global i8, align 1" for h in HOLES if h not in ("hole_entry", "hole_cont")),
              "declare i64 @hole_cont(ptr, ptr)", "declare i1 @llvm.expect.i1(i1, i1)",
              *(_stencil(name, f"h{name[2:]}") for name in specs),
@@ -139,9 +147,9 @@ def _sections(obj: bytes) -> list[tuple[int, int, int, int, int, int]]:
     return out
 
 
-def _pieces(obj: bytes, stencil_names) -> dict[str, tuple[int, int, list[tuple[int, int, int]]]]:
-    """For each stencil function: (section, offset in it, size, holes as
-    (offset in the function, kind, addend))."""
+def _pieces(obj: bytes, stencil_names) -> dict[str, tuple[int, list[tuple[int, int, int]]]]:
+    """For each stencil function: (size, holes as (offset in the function,
+    kind, addend))."""
     sections = _sections(obj)
     symtab_index = next(i for i, s in enumerate(sections) if s[1] == 2)   # SHT_SYMTAB
     _, _, sym_off, sym_size, strtab_index, _ = sections[symtab_index]
@@ -155,22 +163,29 @@ def _pieces(obj: bytes, stencil_names) -> dict[str, tuple[int, int, list[tuple[i
         name, _info, _other, shndx, value, size = struct.unpack_from("<IBBHQQ", obj, at)
         symbols.append((cstr(strtab + name), shndx, value, size))
     wanted = set(stencil_names)
-    functions = {name: (shndx, value, size) for name, shndx, value, size in symbols if name in wanted}
-    holes: dict[str, list[tuple[int, int, int]]] = {name: [] for name in functions}
+    # per section: the stencils' (start, name, size), by start
+    starts: dict[int, list[tuple[int, str, int]]] = {}
+    for name, shndx, value, size in symbols:
+        if name in wanted:
+            starts.setdefault(shndx, []).append((value, name, size))
+    for functions in starts.values():
+        functions.sort()
+    holes: dict[str, list[tuple[int, int, int]]] = {f[1]: [] for fs in starts.values() for f in fs}
     for _, typ, off, size, link, info in sections:
-        if typ != 4 or link != symtab_index:   # SHT_RELA of a section, against the symbol table
+        if typ != 4 or link != symtab_index or info not in starts:   # SHT_RELA of a stencil section
             continue
+        functions = starts[info]
         for at in range(off, off + size, 24):
             r_offset, r_info, addend = struct.unpack_from("<QQq", obj, at)
-            sym = symbols[r_info >> 32]
-            if sym[0] not in HOLES:
+            sym = symbols[r_info >> 32][0]
+            if sym not in HOLES:
                 continue
             if r_info & 0xFFFFFFFF != R_X86_64_64:
-                raise VMMError(f"stencils: unexpected relocation type {r_info & 0xFFFFFFFF} for {sym[0]}")
-            for name, (shndx, value, fsize) in functions.items():
-                if shndx == info and value <= r_offset < value + fsize:
-                    holes[name].append((r_offset - value, HOLES[sym[0]], addend))
-    return {name: (*functions[name], holes[name]) for name in functions}
+                raise VMMError(f"stencils: unexpected relocation type {r_info & 0xFFFFFFFF} for {sym}")
+            i = bisect.bisect_right(functions, (r_offset, "\U0010ffff")) - 1
+            if i >= 0 and r_offset < functions[i][0] + functions[i][2]:
+                holes[functions[i][1]].append((r_offset - functions[i][0], HOLES[sym], addend))
+    return {name: (size, holes[name]) for fs in starts.values() for _, name, size in fs}
 
 
 def _jump(code: bytes, holes: list[tuple[int, int, int]]) -> tuple[int, int]:
@@ -208,7 +223,7 @@ class Stencils:
         self._fill(self.end, 0, END, pieces[END], True)
 
     def _fill(self, slot, fn: int, name: str, piece, ends: bool) -> None:
-        _, _, size, holes = piece
+        size, holes = piece
         address = self._object.address(name)
         if len(holes) > lib.FI_STENCIL_HOLES or not address:
             raise VMMError(f"stencils: {name} has {len(holes)} holes (at most {lib.FI_STENCIL_HOLES})")
@@ -234,7 +249,7 @@ def stencils() -> Stencils:
     global _STENCILS
     if _STENCILS is None:
         disk = DiskCache(default_directory())
-        key = disk.key(DISK_KIND, "user", source_digest())
+        key = disk.key(DISK_KIND, "user", source_digest(), files_digest([__file__]))   # (and this module)
         header, _, obj = (disk.get(key) or b"").partition(b"\n")
         try:
             _STENCILS = Stencils(obj, json.loads(header)) if obj else None

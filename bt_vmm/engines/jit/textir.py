@@ -199,27 +199,29 @@ class Block(Value):
 
 # ---------------------------------------------------------------- globals
 class GlobalValue(Value):
-    __slots__ = ("name", "module")
+    __slots__ = ("name", "module", "linkage")
 
     def __init__(self, module: Module, typ: Type, name: str):
         super().__init__(typ, f'@"{name}"')
-        self.name, self.module = name, module
+        self.name, self.module, self.linkage = name, module, ""
         module.globals[name] = self
+
+    def _linkage(self) -> str:
+        return f"{self.linkage} " if self.linkage else ""
 
 
 class GlobalVariable(GlobalValue):
-    __slots__ = ("value_type", "initializer", "global_constant", "linkage")
+    __slots__ = ("value_type", "initializer", "global_constant")
 
     def __init__(self, module: Module, typ: Type, name: str):
         super().__init__(module, _PTR, name)
         self.value_type, self.initializer = typ, None
-        self.global_constant, self.linkage = False, ""
+        self.global_constant = False
 
     def definition(self) -> str:
         init = self.initializer or Constant(self.value_type, None)
         kind = "constant" if self.global_constant else "global"
-        linkage = f"{self.linkage} " if self.linkage else ""
-        return f"{self.ref} = {linkage}{kind} {init.operand()}"
+        return f"{self.ref} = {self._linkage()}{kind} {init.operand()}"
 
 
 class Function(GlobalValue):
@@ -246,7 +248,7 @@ class Function(GlobalValue):
         if not self.blocks:
             return f"declare {ft.return_type} {self.ref}({', '.join(map(str, ft.args))})"
         params = ", ".join(" ".join([str(a.type), *a.attributes, a.ref]) for a in self.args)
-        lines = [f"define {ft.return_type} {self.ref}({params}) {' '.join(sorted(self.attributes))}", "{"]
+        lines = [f"define {self._linkage()}{ft.return_type} {self.ref}({params}) {' '.join(sorted(self.attributes))}", "{"]
         for blk in self.blocks:
             lines.append(f"{blk.name}:")
             lines.extend("  " + i.line() for i in blk.instructions)
