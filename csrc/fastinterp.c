@@ -11,6 +11,7 @@
 #define PAGE_SHIFT 12
 #define PAGE_OFFSET_MASK 4095ULL
 #define TIMER_POLL 64   /* instructions between reads of the host clock */
+#define FI_ARENA_PER_CHAIN 64   /* bytes of arena per chain slot (copying stops when either is full) */
 
 typedef uint64_t (*fi_handler)(hart_t *h, fi_ctx_t *c, uint64_t pc, fi_entry_t *e);
 
@@ -46,6 +47,7 @@ void fi_flush(fi_ctx_t *c, hart_t *h)
     }
     c->code_epoch = h->code_epoch;
     c->arena_used = 0;   /* no entry names a block any more */
+    c->chains_used = 0;
     c->stat_flushes++;
 }
 
@@ -57,6 +59,7 @@ void fi_free(fi_ctx_t *c)
         free(c->pages[i]);
     free(c->pages);
     free(c->stencils);
+    free(c->chains);
     if (c->arena)
         munmap(c->arena, c->arena_size);
     free(c);
@@ -146,9 +149,12 @@ int fi_set_stencils(fi_ctx_t *c, const fi_stencil_t *stencils, uint64_t n, const
     if (c->stencils)
         return 1;
     fi_stencil_t *copy = malloc((n + 1) * sizeof *copy);
+    uint64_t nchains = arena_size / FI_ARENA_PER_CHAIN;
+    fi_chain_t *chains = calloc(nchains, sizeof *chains);
     void *arena = mmap(0, arena_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!copy || arena == MAP_FAILED) {
+    if (!copy || !chains || arena == MAP_FAILED) {
         free(copy);
+        free(chains);
         if (arena != MAP_FAILED)
             munmap(arena, arena_size);
         return 1;
@@ -161,7 +167,16 @@ int fi_set_stencils(fi_ctx_t *c, const fi_stencil_t *stencils, uint64_t n, const
     c->arena = arena;
     c->arena_size = arena_size;
     c->arena_used = 0;
+    c->chains = chains;
+    c->chains_size = nchains;
+    c->chains_used = 0;
     return 0;
+}
+
+void fi_unchain(fi_ctx_t *c)
+{
+    for (uint64_t i = 0; i < c->chains_used; i++)
+        c->chains[i].pc = FI_CHAIN_NONE;
 }
 
 static const fi_stencil_t *stencil_of(const fi_ctx_t *c, uint64_t fn)
@@ -178,7 +193,7 @@ static const fi_stencil_t *stencil_of(const fi_ctx_t *c, uint64_t fn)
 }
 
 /* Copy one piece to *at, its holes filled; the next piece goes right after. */
-static void place(uint8_t **at, const fi_stencil_t *s, const uint64_t values[6])
+static void place(uint8_t **at, const fi_stencil_t *s, const uint64_t values[FI_HOLES])
 {
     uint64_t size = s->size, jump_end = s->jump_at + s->jump_len;
     if (s->jump_len && jump_end == size)
@@ -215,12 +230,13 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
     const fi_stencil_t *pieces[FI_BLOCK_MAX];
     fi_entry_t *entries[FI_BLOCK_MAX];
     uint64_t pcs[FI_BLOCK_MAX + 1], size = sizeof(fi_block_t) + c->stencil_end->size, n = 0;
+    uint64_t slots = c->stencil_end->chains;
     fi_entry_t *start = e;
     while (n < FI_BLOCK_MAX && e->fn) {
         const fi_stencil_t *s = stencil_of(c, e->fn);
         if (!s)
             break;
-        pieces[n] = s, entries[n] = e, pcs[n] = pc, size += s->size, n++;
+        pieces[n] = s, entries[n] = e, pcs[n] = pc, size += s->size, slots += s->chains, n++;
         uint64_t length = e->length;
         pc += length;
         if (s->ends || ((off ^ (off + length)) >> PAGE_SHIFT))
@@ -229,7 +245,7 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
     }
     pcs[n] = pc;
     uint64_t at_off = (c->arena_used + 15) & ~15ULL;
-    if (!n || at_off + size > c->arena_size)
+    if (!n || at_off + size > c->arena_size || c->chains_used + slots > c->chains_size)
         return;
     /* Writable only while copying (W^X): the pages it spans. */
     uint8_t *lo = c->arena + (at_off & ~PAGE_OFFSET_MASK);
@@ -239,12 +255,21 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
     fi_block_t *b = (fi_block_t *)(c->arena + at_off);
     b->count = n;
     uint8_t *at = (uint8_t *)(b + 1);
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t values[6] = {pcs[i], (uint64_t)(uintptr_t)entries[i], entries[i]->fn, pcs[i + 1], i, 0};
-        place(&at, pieces[i], values);
+    for (uint64_t i = 0; i <= n; i++) {
+        const fi_stencil_t *s = i < n ? pieces[i] : c->stencil_end;
+        fi_chain_t *slot = s->chains ? &c->chains[c->chains_used++] : 0;
+        if (slot)
+            slot->pc = FI_CHAIN_NONE;
+        uint64_t values[FI_HOLES] = {
+            [FI_HOLE_PC] = pcs[i], [FI_HOLE_RETIRED] = i, [FI_HOLE_CHAIN] = (uint64_t)(uintptr_t)slot,
+            [FI_HOLE_BLOCK] = (uint64_t)(uintptr_t)start};
+        if (i < n) {
+            values[FI_HOLE_ENTRY] = (uint64_t)(uintptr_t)entries[i];
+            values[FI_HOLE_FN] = entries[i]->fn;
+            values[FI_HOLE_NEXTPC] = pcs[i + 1];
+        }
+        place(&at, s, values);
     }
-    uint64_t values[6] = {pcs[n], 0, 0, 0, n, 0};
-    place(&at, c->stencil_end, values);
     mprotect(lo, span, PROT_READ | PROT_EXEC);
     c->arena_used = at - c->arena;
     start->block = (uint32_t)(at_off + 1);
@@ -285,7 +310,7 @@ static inline int cold_jump(struct jit_ctx *j, hart_t *h, int system, uint64_t p
  * once it is hot.
  * FI_BLOCK_* or -1: no block ran.  A stale block is dropped (copied again
  * once hot again). */
-static int run_block(fi_ctx_t *c, hart_t *h, fi_entry_t *e, uint64_t pc, uint64_t off, uint64_t stop)
+static int run_block(fi_ctx_t *c, hart_t *h, fi_entry_t *e, uint64_t pc, uint64_t off, fi_chain_t *link)
 {
     if (!e->block) {
         if (++e->runs != FI_BLOCK_HOT)
@@ -295,11 +320,19 @@ static int run_block(fi_ctx_t *c, hart_t *h, fi_entry_t *e, uint64_t pc, uint64_
             return -1;
     }
     fi_block_t *b = (fi_block_t *)(c->arena + e->block - 1);
-    if (stop - h->minstret < b->count)
+    uint64_t code = (uint64_t)(uintptr_t)(b + 1);
+    if (link && (link->pc != pc || link->code != code)) {
+        *link = (fi_chain_t){pc, code, b->count};
+        c->stat_links++;
+    }
+    if (c->stop - h->minstret < b->count)
         return -1;
-    int r = (int)((fi_block_fn)(uintptr_t)(b + 1))(h, c);
-    if (r == FI_BLOCK_STALE)
-        e->block = 0, e->runs = 0;
+    int r = (int)((fi_block_fn)(uintptr_t)code)(h, c);
+    if (r == FI_BLOCK_STALE) {   /* (maybe another block, reached by a chain) */
+        fi_entry_t *first = (fi_entry_t *)(uintptr_t)c->block_next;
+        first->block = 0, first->runs = 0;
+        fi_unchain(c);   /* chains into it */
+    }
     return r;
 }
 
@@ -309,9 +342,11 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
     uint64_t stop = h->minstret + max_steps < h->minstret ? ~0ULL : h->minstret + max_steps;
     if (stop > h->insn_limit)
         stop = h->insn_limit;
+    c->stop = stop;
     uint64_t pc = h->pc, timer = 0;
     fi_entry_t *e = 0; /* pc's entry, at RAM offset off, when straight-line code reached it */
     uint64_t off = 0;
+    fi_chain_t *link = 0;   /* the slot of the block exit that led to pc (when e is 0) */
     if (c->code_epoch != h->code_epoch)
         fi_flush(c, h);
     for (;;) {
@@ -334,14 +369,22 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             if (!page)
                 break;
             e = &page[(off & PAGE_OFFSET_MASK) >> 1];
+            fi_chain_t *from = link;
+            link = 0;
             if (!system && c->stencils && e->fn) {
-                block = run_block(c, h, e, pc, off, stop);
+                block = run_block(c, h, e, pc, off, from);
+                if (block == FI_BLOCK_DONE || block == FI_BLOCK_LEFT)
+                    link = c->block_slot;   /* (for the block this leads to) */
                 if (block == FI_BLOCK_DONE) {
                     pc = h->pc, e = 0;
                     continue;
                 }
-                if (block >= 0)   /* stopped at the instruction at h->pc, on this page */
-                    off += h->pc - pc, e += (h->pc - pc) >> 1, pc = h->pc;
+                if (block >= 0) {   /* stopped at the instruction at h->pc (chains go anywhere) */
+                    pc = h->pc;
+                    if (!fetch_offset(c, h, system, pc, &off))
+                        break;   /* (cannot be: its piece was copied from there) */
+                    e = &c->pages[off >> PAGE_SHIFT][(off & PAGE_OFFSET_MASK) >> 1];
+                }
             }
         }
         uint64_t length, next;

@@ -55,6 +55,9 @@ typedef struct fi_entry {
 #define FI_HOLE_NEXTPC 3   /* its pc + length: where straight-line code goes on */
 #define FI_HOLE_RETIRED 4  /* instructions of the block before it */
 #define FI_HOLE_CONT 5     /* the next piece (the block's end piece after the last) */
+#define FI_HOLE_CHAIN 6    /* its fi_chain_t: where a jump out of the block may go directly */
+#define FI_HOLE_BLOCK 7    /* the block's first fi_entry_t (a stale piece drops the block) */
+#define FI_HOLES 8
 #define FI_STENCIL_HOLES 24
 #define FI_BLOCK_HOT 8     /* jumps into a block start before it is copied */
 #define FI_BLOCK_MAX 64    /* instructions per block */
@@ -62,7 +65,25 @@ typedef struct fi_entry {
 #define FI_BLOCK_DONE 0    /* every instruction retired; h->pc is the next pc */
 #define FI_BLOCK_LEFT 1    /* the instruction at h->pc returned c->block_next, not
                               its next pc (a jump, a fault, bookkeeping): not retired */
-#define FI_BLOCK_STALE 2   /* the entry at h->pc changed since the copy: not run */
+#define FI_BLOCK_STALE 2   /* the entry at h->pc changed since the copy: not run;
+                              c->block_next is the first entry of its block */
+
+/* Chaining: a piece that may leave its block (a jump, the block's end)
+ * has a slot naming the copied block it last left for.  When it leaves for
+ * that pc again, it goes straight there, doing what the loop would have
+ * done: it retires the instructions, checks the exit request, that the
+ * budget (c->stop) covers the whole target block, and the JIT's count of
+ * entries into cold code (jit_entered_cold: it does not chain when that
+ * would make the target hot, or when code was written on a translated
+ * page).  Slots are linked by fi_run and unlinked all at once when a
+ * translation is installed (a chain never bypasses one), a block goes
+ * stale, or the arena is emptied. */
+typedef struct {
+    uint64_t pc;         /* the target (odd: not linked) */
+    uint64_t code;       /* its copied block's code */
+    uint64_t count;      /* the block's instructions */
+} fi_chain_t;
+#define FI_CHAIN_NONE 1
 
 typedef struct {
     uint32_t at;         /* offset of a 64-bit absolute value in the code */
@@ -80,6 +101,7 @@ typedef struct {
     uint32_t jump_at, jump_len;
     uint32_t ends;       /* an unconditional jump: the block ends after it */
     uint32_t nholes;
+    uint32_t chains;     /* it has an FI_HOLE_CHAIN: it gets a slot */
     fi_hole_t holes[24]; /* FI_STENCIL_HOLES */
 } fi_stencil_t;
 
@@ -102,9 +124,14 @@ typedef struct fi_ctx {
     uint8_t *arena;
     uint64_t arena_size, arena_used;
     uint64_t block_next; /* FI_BLOCK_LEFT: what the instruction's handler returned */
+    fi_chain_t *block_slot; /* FI_BLOCK_LEFT, DONE: the leaving piece's slot (or NULL) */
+    uint64_t stop;       /* fi_run's budget: minstret at which it stops */
+    fi_chain_t *chains;  /* slots of the arena's pieces */
+    uint64_t chains_size, chains_used;
     /* statistics */
     uint64_t stat_misses, stat_invalidated, stat_flushes;
     uint64_t stat_blocks;     /* blocks copied */
+    uint64_t stat_links;      /* chain slots linked */
 } fi_ctx_t;
 
 fi_ctx_t *fi_new(hart_t *h);
@@ -123,6 +150,8 @@ int fi_decoded_at(fi_ctx_t *c, hart_t *h, uint64_t paddr);
  * and an arena of arena_size bytes for blocks; nonzero if it cannot be had. */
 int fi_set_stencils(fi_ctx_t *c, const fi_stencil_t *stencils, uint64_t n, const fi_stencil_t *end,
                     uint64_t arena_size);
+/* Unlink every chain between copied blocks (a translation was installed). */
+void fi_unchain(fi_ctx_t *c);
 /* Run pre-decoded instructions from h->pc, at most max_steps of them. */
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps);
 /* Slow paths of handlers: 0 done, 1 fault pending. */

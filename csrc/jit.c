@@ -50,6 +50,8 @@ void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, ui
            !(c->table[i].vpc == vpc && c->table[i].paddr == paddr && c->table[i].mode == mode))
         i = (i + 1) & c->mask;
     c->table[i] = (jit_entry_t){vpc, paddr, mode, (jit_block_fn)(uintptr_t)fn};
+    if (c->fi)
+        fi_unchain(c->fi);   /* the cold tier's chains must not pass it by */
 }
 
 void bt_jit_clear_ic(jit_ctx_t *c)

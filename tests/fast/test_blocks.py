@@ -1,15 +1,19 @@
 """Copy-and-patch blocks (process VM): hot straight-line code runs as
-pieces copied from stencils, with the loop's obligations kept: code
-rewritten under a copied block, precise faults inside one, the exact
-instruction limit."""
+pieces copied from stencils, chained to each other, with the loop's
+obligations kept: code rewritten under a copied block, precise faults
+inside one, the exact instruction limit, exit requests, and no chain past
+code the JIT has translated."""
 from __future__ import annotations
 
 import pytest
 from bt_vmm._core import lib
 
+from bt_vmm._core import ffi
+from bt_vmm.engines.fast import FastInterpreter
+from bt_vmm.engines.jit import JitEngine
 from bt_vmm.isa import encode
 
-from .common import USER, assert_same, run_both
+from .common import USER, assert_same, make_hart, run_both, run_with_exit_request
 
 A0, A1, A2, A3, T0, T1, T2 = 10, 11, 12, 13, 5, 6, 7
 HOT = lib.FI_BLOCK_HOT
@@ -72,3 +76,61 @@ def test_the_instruction_limit_inside_a_copied_block_is_exact(limit):
     ref, fast, engine = run_both(USER, words, limit=limit)
     assert_same(ref, fast)
     assert fast["minstret"] == limit and engine.ctx.stat_blocks >= 1
+
+
+def _if_else_loop(times: int) -> list[int]:
+    """``times`` passes of: odd a1 adds 3 to a0, even adds 5 to a2 (three
+    blocks that jump to each other)."""
+    return [
+        encode("addi", rd=A1, rs1=0, imm=times),
+        encode("andi", rd=T0, rs1=A1, imm=1),       # 0x04 loop
+        encode("beq", rs1=T0, rs2=0, off=12),
+        encode("addi", rd=A0, rs1=A0, imm=3),
+        encode("jal", rd=0, off=8),
+        encode("addi", rd=A2, rs1=A2, imm=5),       # 0x14 else
+        encode("addi", rd=A1, rs1=A1, imm=-1),      # 0x18 join
+        encode("bne", rs1=A1, rs2=0, off=-24),
+        encode("jal", rd=0, off=0),
+    ]
+
+
+def _linked(ctx) -> list[int]:
+    """The targets of the context's chain slots that are linked."""
+    return [ctx.chains[i].pc for i in range(ctx.chains_used) if ctx.chains[i].pc != lib.FI_CHAIN_NONE]
+
+
+@pytest.mark.parametrize("limit", [1 + 40 * 6, 1 + 40 * 6 + 2, 1 + 400 * 6])
+def test_blocks_that_jump_to_each_other_are_chained(limit):
+    """Exact results, and the instruction limit, with the loop's blocks
+    going to each other directly."""
+    ref, fast, engine = run_both(USER, _if_else_loop(400), limit=limit)
+    assert_same(ref, fast)
+    assert fast["minstret"] == limit
+    assert engine.ctx.stat_links >= 3
+    assert {USER.code + 0x04, USER.code + 0x14, USER.code + 0x18} <= set(_linked(engine.ctx))
+
+
+def test_an_exit_request_stops_a_chained_loop():
+    """The loop is one block chained to itself, and the step budget has no
+    end: only the chain's own check of the request can stop it (before the
+    limit, which would take minutes)."""
+    h = make_hart(USER, [encode("addi", rd=A0, rs1=A0, imm=1), encode("jal", rd=0, off=-4)], limit=10**11)
+    engine = FastInterpreter(h)
+    assert run_with_exit_request(engine, h, lambda: h.ptr.minstret > 10**6) == lib.EXIT_REQUEST
+    assert h.ptr.minstret < 10**11 and _linked(engine.ctx) == [USER.code]
+
+
+def test_a_translation_installed_unlinks_the_chains():
+    """The JIT's cold tier never chains past a translation: installing one
+    unlinks every chain (they are linked again, through the loop, only to
+    targets without one)."""
+    h = make_hart(USER, _if_else_loop(400), limit=1 + 400 * 6)
+    engine = JitEngine(h, hot=10**9, background=False)   # (nothing gets hot)
+    engine.run()
+    fi = engine.fast.ctx
+    assert len(_linked(fi)) >= 3
+    code = ffi.new("char[]", 16)   # (never run: the guest has stopped)
+    lib.bt_jit_insert(engine.cache.ctx, USER.code + 0x18, USER.code + 0x18, lib.bt_jit_mode(h.ptr),
+                      int(ffi.cast("uintptr_t", code)))
+    assert _linked(fi) == []
+    h.close()

@@ -45,6 +45,7 @@ class FastStats:
             "entries invalidated by stores": c.stat_invalidated,
             "pre-decode flushes (fence.i)": c.stat_flushes,
             "blocks copied from stencils": c.stat_blocks,
+            "chain slots linked (or relinked)": c.stat_links,
             "handler compile/load time (s)": round(comp.compile_seconds, 4),
             "handlers from the disk cache": int(comp.loaded_from_disk),
         }

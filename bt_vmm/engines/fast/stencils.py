@@ -14,7 +14,11 @@ ISA description; one module holds every stencil, compiled once per bt-vmm
 version and host and kept in the disk cache beside the handlers.
 
 Branches and jumps are pieces too: a taken one leaves the block
-(FI_BLOCK_LEFT), one that always jumps ends it.  Instructions that end a
+(FI_BLOCK_LEFT), one that always jumps ends it.  Where a jump or a block's
+end leaves for may be chained (fi_chain_t): the piece goes straight to the
+copied block its slot names, doing the loop's checks itself (budget, exit
+request, the JIT's count of cold entries), so a loop of copied blocks
+stays in copied code.  Instructions that end a
 block by a callout (CSR accesses, ecall, fence.i, mret...) get no stencil:
 they run from the loop, which keeps h->pc and minstret exact for them.
 """
@@ -39,9 +43,18 @@ from bt_vmm.isa import REGISTRY
 DISK_KIND = "fast-stencils"   # "fast-": seeded with the handlers into a first run's cache (bench)
 ARENA_SIZE = 16 << 20         # bytes of copied blocks per hart (then the loop runs the rest)
 HOLES = {"hole_pc": lib.FI_HOLE_PC, "hole_entry": lib.FI_HOLE_ENTRY, "hole_fn": lib.FI_HOLE_FN,
-         "hole_nextpc": lib.FI_HOLE_NEXTPC, "hole_retired": lib.FI_HOLE_RETIRED, "hole_cont": lib.FI_HOLE_CONT}
+         "hole_nextpc": lib.FI_HOLE_NEXTPC, "hole_retired": lib.FI_HOLE_RETIRED, "hole_cont": lib.FI_HOLE_CONT,
+         "hole_chain": lib.FI_HOLE_CHAIN, "hole_block": lib.FI_HOLE_BLOCK}
 END = "st_end"
 R_X86_64_64 = 1
+
+
+def _fi(field: str) -> int:
+    return ffi.offsetof("fi_ctx_t", field)
+
+
+def _jit(field: str) -> int:
+    return ffi.offsetof("jit_ctx_t", field)
 
 
 def _retire(tag: str, status: int) -> str:
@@ -56,8 +69,96 @@ def _retire(tag: str, status: int) -> str:
   ret i64 {status}"""
 
 
-def _stencil(name: str, handler: str) -> str:
-    block_next = ffi.offsetof("fi_ctx_t", "block_next")
+def _leave(next_pc: str, slot: str, status: int) -> str:
+    """IR: leave the block at this piece (see FI_BLOCK_LEFT, DONE): what
+    the loop needs, then retire the instructions before it."""
+    return f"""
+  %bn = getelementptr i8, ptr %c, i64 {_fi("block_next")}
+  store i64 {next_pc}, ptr %bn, align 8
+  %bs = getelementptr i8, ptr %c, i64 {_fi("block_slot")}
+  store ptr {slot}, ptr %bs, align 8{_retire("l", status)}"""
+
+
+def _chain(next_pc: str, jumped: bool) -> str:
+    """IR from label ``chain``: go to the block this piece's slot names if
+    it is where the piece leaves for and the loop would go on there (see
+    fi_chain_t); else on at label ``left``.  ``jumped``: it left by a jump,
+    which the JIT counts (jit_entered_cold), and it retired (the end piece
+    stands for no instruction)."""
+    hot = ""
+    if jumped:
+        hot_size = ffi.sizeof("jit_hot_t")
+        hot = f"""
+  %j.p = getelementptr i8, ptr %c, i64 {_fi("jit")}
+  %j = load ptr, ptr %j.p, align 8
+  %nojit = icmp eq ptr %j, null
+  br i1 %nojit, label %go.chain, label %count
+count:
+  %smc.p = getelementptr i8, ptr %j, i64 {_jit("smc_count")}
+  %smc = load i64, ptr %smc.p, align 8
+  %inst.p = getelementptr i8, ptr %j, i64 {_jit("install_ready")}
+  %inst = load atomic i64, ptr %inst.p monotonic, align 8
+  %busy = or i64 %smc, %inst
+  %half = lshr i64 {next_pc}, 1
+  %mix = mul i64 %half, {0x9E3779B97F4A7C15 - (1 << 64)}
+  %top = lshr i64 %mix, 40
+  %slot.i = and i64 %top, {lib.JIT_HOT_SIZE - 1}
+  %slot.o = mul i64 %slot.i, {hot_size}
+  %slot.a = add i64 %slot.o, {_jit("hot")}
+  %he = getelementptr i8, ptr %j, i64 %slot.a
+  %hpc = load i64, ptr %he, align 8
+  %hc.p = getelementptr i8, ptr %he, i64 {ffi.offsetof("jit_hot_t", "count")}
+  %hc = load i64, ptr %hc.p, align 8
+  %hn.p = getelementptr i8, ptr %he, i64 {ffi.offsetof("jit_hot_t", "next")}
+  %hn = load i64, ptr %hn.p, align 8
+  %hc1 = add i64 %hc, 1
+  %counted = icmp eq i64 %hpc, {next_pc}
+  %cold = icmp ult i64 %hc1, %hn
+  %idle = icmp eq i64 %busy, 0
+  %cold.idle = and i1 %cold, %idle
+  %still = and i1 %counted, %cold.idle
+  br i1 %still, label %bump, label %left
+bump:
+  store i64 %hc1, ptr %hc.p, align 8
+  br label %go.chain"""
+    return f"""
+chain:
+  %to = load i64, ptr @hole_chain, align 8
+  %linked = icmp eq i64 {next_pc}, %to
+  br i1 %linked, label %budget, label %left
+budget:
+  %cm = getelementptr i8, ptr %h, i64 {offset("minstret")}
+  %cmv = load i64, ptr %cm, align 8
+  %cmr = add i64 %cmv, ptrtoint (ptr @hole_retired to i64)
+  %cmn = add i64 %cmr, {int(jumped)}
+  %cn.p = getelementptr i8, ptr @hole_chain, i64 {ffi.offsetof("fi_chain_t", "count")}
+  %cn = load i64, ptr %cn.p, align 8
+  %cend = add i64 %cmn, %cn
+  %stop.p = getelementptr i8, ptr %c, i64 {_fi("stop")}
+  %stop = load i64, ptr %stop.p, align 8
+  %fits = icmp ule i64 %cend, %stop
+  %xr.p = getelementptr i8, ptr %h, i64 {offset("exit_request")}
+  %xr = load atomic i64, ptr %xr.p monotonic, align 8
+  %quiet = icmp eq i64 %xr, 0
+  %odd = and i64 %to, 1
+  %even = icmp eq i64 %odd, 0
+  %fits.quiet = and i1 %fits, %quiet
+  %may = and i1 %fits.quiet, %even
+  br i1 %may, label {"%jit" if jumped else "%go.chain"}, label %left{"" if not jumped else chr(10) + "jit:"}{hot}
+go.chain:
+  store i64 %cmn, ptr %cm, align 8
+  %code.p = getelementptr i8, ptr @hole_chain, i64 {ffi.offsetof("fi_chain_t", "code")}
+  %code = load ptr, ptr %code.p, align 8
+  %r.chain = musttail call i64 %code(ptr %h, ptr %c)
+  ret i64 %r.chain"""
+
+
+def _stencil(name: str, handler: str, jumps: bool) -> str:
+    """``jumps``: the instruction may jump (a branch, jal, jalr): where it
+    leaves for may be chained to."""
+    leave = f"""
+  br label %{"chain" if jumps else "left"}{_chain("%next", True) if jumps else ""}
+left:{_leave("%next", "@hole_chain" if jumps else "null", lib.FI_BLOCK_LEFT)}"""
     return f"""
 define i64 @{name}(ptr noalias %h, ptr noalias %c) nounwind "no-jump-tables"="true" {{
 entry:
@@ -68,14 +169,25 @@ entry:
 run:
   %next = call i64 @{handler}(ptr %h, ptr %c, i64 ptrtoint (ptr @hole_pc to i64), ptr @hole_entry)
   %straight = icmp eq i64 %next, ptrtoint (ptr @hole_nextpc to i64)
-  br i1 %straight, label %go, label %left
+  br i1 %straight, label %go, label %out
 go:
   %r = musttail call i64 @hole_cont(ptr %h, ptr %c)
   ret i64 %r
-left:
-  %bn = getelementptr i8, ptr %c, i64 {block_next}
-  store i64 %next, ptr %bn, align 8{_retire("l", lib.FI_BLOCK_LEFT)}
-stale:{_retire("s", lib.FI_BLOCK_STALE)}
+out:{leave}
+stale:
+  %bk = getelementptr i8, ptr %c, i64 {_fi("block_next")}
+  store i64 ptrtoint (ptr @hole_block to i64), ptr %bk, align 8{_retire("s", lib.FI_BLOCK_STALE)}
+}}"""
+
+
+def _end() -> str:
+    """The piece after a block's last: on to the next pc, chained or not."""
+    next_pc = "ptrtoint (ptr @hole_pc to i64)"
+    return f"""
+define i64 @{END}(ptr noalias %h, ptr noalias %c) nounwind "no-jump-tables"="true" {{
+entry:
+  br label %chain{_chain(next_pc, False)}
+left:{_leave(next_pc, "@hole_chain", lib.FI_BLOCK_DONE)}
 }}"""
 
 
@@ -100,6 +212,7 @@ def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
     module = ir.Module(name="fast_stencils")
     module.triple = target.triple
     specs: dict[str, tuple[str, bool]] = {}
+    stencils = []
     for i, spec in enumerate(REGISTRY.insns.values()):
         if not layout_of(spec).generic:
             continue
@@ -115,14 +228,12 @@ def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
         emitter.fn.attributes.add("alwaysinline")
         emitter.fn.linkage = "internal"   # only inlined
         specs[f"st{i}"] = (spec.name, emitter.jumps)
+        stencils.append(_stencil(f"st{i}", f"h{i}", spec.ends_block))
     parts = [str(module), "@hole_entry = external global [64 x i8], align 8",
-             *(f"@{h} = external global i8, align 1" for h in HOLES if h not in ("hole_entry", "hole_cont")),
+             "@hole_chain = external global [24 x i8], align 8",
+             *(f"@{h} = external global i8, align 1" for h in HOLES if h not in ("hole_entry", "hole_cont", "hole_chain")),
              "declare i64 @hole_cont(ptr, ptr)", "declare i1 @llvm.expect.i1(i1, i1)",
-             *(_stencil(name, f"h{name[2:]}") for name in specs),
-             f"""
-define i64 @{END}(ptr noalias %h, ptr noalias %c) nounwind {{
-entry:{_retire("e", lib.FI_BLOCK_DONE)}
-}}"""]
+             *stencils, _end()]
     return "\n".join(parts), specs
 
 
@@ -232,6 +343,7 @@ class Stencils:
         slot.jump_at, slot.jump_len = _jump(code, holes)
         slot.ends = int(ends)
         slot.nholes = len(holes)
+        slot.chains = int(any(kind == lib.FI_HOLE_CHAIN for _, kind, _ in holes))
         for i, (at, kind, addend) in enumerate(holes):
             slot.holes[i].at, slot.holes[i].kind, slot.holes[i].addend = at, kind, addend
 
