@@ -117,10 +117,11 @@ static void invalidate_byte(fi_ctx_t *c, hart_t *h, uint64_t paddr)
         return;
     uint64_t i = (off & PAGE_OFFSET_MASK) >> 1;
     /* the parcel itself, and a 4-byte instruction starting one parcel before */
+    /* (raw too: a copied piece runs while its entry holds its bits) */
     if (page[i].fn)
-        page[i].fn = 0, c->stat_invalidated++;
+        page[i].fn = 0, page[i].raw = 0, c->stat_invalidated++;
     if (i > 0 && page[i - 1].fn && page[i - 1].length == 4)
-        page[i - 1].fn = 0, c->stat_invalidated++;
+        page[i - 1].fn = 0, page[i - 1].raw = 0, c->stat_invalidated++;
 }
 
 int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value)
@@ -264,9 +265,14 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
             [FI_HOLE_PC] = pcs[i], [FI_HOLE_RETIRED] = i, [FI_HOLE_CHAIN] = (uint64_t)(uintptr_t)slot,
             [FI_HOLE_BLOCK] = (uint64_t)(uintptr_t)start};
         if (i < n) {
-            values[FI_HOLE_ENTRY] = (uint64_t)(uintptr_t)entries[i];
-            values[FI_HOLE_FN] = entries[i]->fn;
+            const fi_entry_t *f = entries[i];
+            values[FI_HOLE_ENTRY] = (uint64_t)(uintptr_t)f;
             values[FI_HOLE_NEXTPC] = pcs[i + 1];
+            values[FI_HOLE_RAW] = f->raw;
+            for (size_t k = 0; k < sizeof f->small; k++)
+                values[FI_HOLE_SMALL + k] = f->small[k];
+            for (size_t k = 0; k < sizeof f->wide / sizeof f->wide[0]; k++)
+                values[FI_HOLE_WIDE + k] = (uint64_t)(int64_t)f->wide[k];
         }
         place(&at, s, values);
     }

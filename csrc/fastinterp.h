@@ -45,20 +45,23 @@ typedef struct fi_entry {
 /* Copy-and-patch blocks (process VM): a straight-line run of pre-decoded
  * instructions that the loop reached FI_BLOCK_HOT times by jumps is copied,
  * once, into native code from stencils, each a generic handler compiled
- * inline with holes for its instruction (bt_vmm/engines/fast/stencils.py).
- * A block runs the instructions without the loop's per-instruction
- * bookkeeping; each piece checks that its entry still holds the handler it
- * was copied for (a store may have changed the code). */
+ * inline with holes for its instruction and its fields
+ * (bt_vmm/engines/fast/stencils.py).  A block runs the instructions without
+ * the loop's per-instruction bookkeeping; each piece checks that its entry
+ * still holds the instruction bits it was copied from (a store to the code
+ * empties the entries it overlaps, raw included). */
 #define FI_HOLE_PC 0       /* the instruction's pc */
 #define FI_HOLE_ENTRY 1    /* its fi_entry_t */
-#define FI_HOLE_FN 2       /* the handler its entry held when copied */
+#define FI_HOLE_RAW 2      /* its instruction bits: the piece runs while its entry still holds them */
 #define FI_HOLE_NEXTPC 3   /* its pc + length: where straight-line code goes on */
 #define FI_HOLE_RETIRED 4  /* instructions of the block before it */
 #define FI_HOLE_CONT 5     /* the next piece (the block's end piece after the last) */
 #define FI_HOLE_CHAIN 6    /* its fi_chain_t: where a jump out of the block may go directly */
 #define FI_HOLE_BLOCK 7    /* the block's first fi_entry_t (a stale piece drops the block) */
-#define FI_HOLES 8
-#define FI_STENCIL_HOLES 24
+#define FI_HOLE_SMALL 8    /* 8..14: its operand fields small[0..6], zero-extended */
+#define FI_HOLE_WIDE 15    /* 15..16: wide[0..1], sign-extended */
+#define FI_HOLES 17
+#define FI_STENCIL_HOLES 32
 #define FI_BLOCK_HOT 8     /* jumps into a block start before it is copied */
 #define FI_BLOCK_MAX 64    /* instructions per block */
 /* What a block returns (h->pc says where it stopped). */
@@ -102,7 +105,7 @@ typedef struct {
     uint32_t ends;       /* an unconditional jump: the block ends after it */
     uint32_t nholes;
     uint32_t chains;     /* it has an FI_HOLE_CHAIN: it gets a slot */
-    fi_hole_t holes[24]; /* FI_STENCIL_HOLES */
+    fi_hole_t holes[32]; /* FI_STENCIL_HOLES */
 } fi_stencil_t;
 
 typedef struct fi_ctx {

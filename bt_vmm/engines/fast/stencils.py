@@ -3,13 +3,14 @@ csrc/fastinterp.h).
 
 A stencil is one spec's generic handler compiled inline into a piece of a
 block: ``i64 st(hart_t *h, fi_ctx_t *c)`` checks that its entry still holds
-the handler it was copied for, runs the handler on that entry, and, when the
+the instruction bits it was copied from, runs the handler, and, when the
 instruction went straight on, jumps to the next piece; otherwise it retires
 the instructions before it and returns to the loop (FI_BLOCK_LEFT, STALE).
-What differs between copies (the instruction's pc, its entry, the next
-piece...) are holes: references to ``hole_*`` symbols, which LLVM's large
-code model makes 64-bit absolute values the C core fills in when it copies
-the piece.  Everything else is the handler's own code, derived from the one
+What differs between copies (the instruction's pc, bits and operand
+fields, the next piece...) are holes: references to ``hole_*`` symbols,
+which LLVM's large code model makes 64-bit absolute values the C core fills
+in when it copies the piece, so a piece computes with its fields as
+constants.  Everything else is the handler's own code, derived from the one
 ISA description; one module holds every stencil, compiled once per bt-vmm
 version and host and kept in the disk cache beside the handlers.
 
@@ -18,9 +19,9 @@ Branches and jumps are pieces too: a taken one leaves the block
 end leaves for may be chained (fi_chain_t): the piece goes straight to the
 copied block its slot names, doing the loop's checks itself (budget, exit
 request, the JIT's count of cold entries), so a loop of copied blocks
-stays in copied code.  Instructions that end a
-block by a callout (CSR accesses, ecall, fence.i, mret...) get no stencil:
-they run from the loop, which keeps h->pc and minstret exact for them.
+stays in copied code.  Instructions that end a block by a callout (CSR
+accesses, ecall, fence.i, mret...) get no stencil: they run from the loop,
+which keeps h->pc and minstret exact for them.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from bt_vmm.engines.jit import textir as ir
 from bt_vmm._core import ffi, lib
 from bt_vmm.engines.diskcache import DiskCache, default_directory, files_digest
 from bt_vmm.engines.fast.compiler import compiler, source_digest
-from bt_vmm.engines.fast.handlers import HandlerEmitter, NeedsConcrete, layout_of
+from bt_vmm.engines.fast.handlers import SMALL_SLOTS, WIDE_SLOTS, HandlerEmitter, NeedsConcrete, RtInt, layout_of
 from bt_vmm.engines.jit.layout import offset
 from bt_vmm.engines.llvmsetup import init_llvm
 from bt_vmm.engines.native import NativeObject
@@ -42,9 +43,11 @@ from bt_vmm.isa import REGISTRY
 
 DISK_KIND = "fast-stencils"   # "fast-": seeded with the handlers into a first run's cache (bench)
 ARENA_SIZE = 16 << 20         # bytes of copied blocks per hart (then the loop runs the rest)
-HOLES = {"hole_pc": lib.FI_HOLE_PC, "hole_entry": lib.FI_HOLE_ENTRY, "hole_fn": lib.FI_HOLE_FN,
+HOLES = {"hole_pc": lib.FI_HOLE_PC, "hole_entry": lib.FI_HOLE_ENTRY, "hole_raw": lib.FI_HOLE_RAW,
          "hole_nextpc": lib.FI_HOLE_NEXTPC, "hole_retired": lib.FI_HOLE_RETIRED, "hole_cont": lib.FI_HOLE_CONT,
-         "hole_chain": lib.FI_HOLE_CHAIN, "hole_block": lib.FI_HOLE_BLOCK}
+         "hole_chain": lib.FI_HOLE_CHAIN, "hole_block": lib.FI_HOLE_BLOCK,
+         **{f"hole_small{i}": lib.FI_HOLE_SMALL + i for i in range(SMALL_SLOTS)},
+         **{f"hole_wide{i}": lib.FI_HOLE_WIDE + i for i in range(WIDE_SLOTS)}}
 END = "st_end"
 R_X86_64_64 = 1
 
@@ -162,8 +165,10 @@ left:{_leave("%next", "@hole_chain" if jumps else "null", lib.FI_BLOCK_LEFT)}"""
     return f"""
 define i64 @{name}(ptr noalias %h, ptr noalias %c) nounwind "no-jump-tables"="true" {{
 entry:
-  %fn = load i64, ptr @hole_entry, align 8
-  %same = icmp eq i64 %fn, ptrtoint (ptr @hole_fn to i64)
+  %raw.p = getelementptr i8, ptr @hole_entry, i64 {ffi.offsetof("fi_entry_t", "raw")}
+  %raw = load i32, ptr %raw.p, align 4
+  %raw64 = zext i32 %raw to i64
+  %same = icmp eq i64 %raw64, ptrtoint (ptr @hole_raw to i64)
   %same.e = call i1 @llvm.expect.i1(i1 %same, i1 true)
   br i1 %same.e, label %run, label %stale
 run:
@@ -191,12 +196,26 @@ left:{_leave(next_pc, "@hole_chain", lib.FI_BLOCK_DONE)}
 }}"""
 
 
+def _hole(name: str) -> ir.Value:
+    return ir.Value(ir.IntType(64), f"ptrtoint (ptr @{name} to i64)")
+
+
 class _Emitter(HandlerEmitter):
-    """A handler that notes whether its instruction always jumps (the
-    pieces after it could never run: the block ends there) and whether it
-    calls out."""
+    """A handler whose instruction's fields, bits and length are holes (a
+    piece computes with them as constants, not loads from its entry); it
+    notes whether its instruction always jumps (the pieces after it could
+    never run: the block ends there) and whether it calls out."""
 
     jumps = calls_out = False
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.raw = _hole("hole_raw")
+        self._next = _hole("hole_nextpc")
+        self.length = RtInt(self, self.b.sub(self._next, self.pc.ir))
+
+    def _fields(self) -> list[RtInt]:
+        return [RtInt(self, _hole(f"hole_{kind}{i}")) for kind, i in layout_of(self.spec).slots]
 
     def jump(self, target) -> None:
         self.jumps = True
