@@ -43,7 +43,7 @@ void fi_flush(fi_ctx_t *c, hart_t *h)
     for (uint64_t i = 0; i < c->npages; i++) {
         if (c->pages[i])
             memset(c->pages[i], 0, FI_PAGE_ENTRIES * sizeof(fi_entry_t));
-        c->watch[i] &= ~FI_PAGE_DECODED;
+        c->watch[i] &= ~(FI_PAGE_DECODED | FI_PAGE_BLOCKS);
     }
     c->code_epoch = h->code_epoch;
     c->arena_used = 0;   /* no entry names a block any more */
@@ -106,7 +106,19 @@ int fi_decoded_at(fi_ctx_t *c, hart_t *h, uint64_t paddr)
     return c->pages[off >> PAGE_SHIFT][(off & PAGE_OFFSET_MASK) >> 1].fn != 0;
 }
 
-/* Drop the entries whose instruction overlaps the written byte at paddr. */
+/* Forget the copied blocks of RAM page `page` (their code stays in the arena
+ * until it is emptied; no entry or chain leads there any more). */
+static void drop_blocks(fi_ctx_t *c, uint64_t page)
+{
+    fi_entry_t *entries = c->pages[page];
+    for (uint64_t i = 0; i < FI_PAGE_ENTRIES; i++)
+        entries[i].block = 0, entries[i].runs = 0;
+    c->watch[page] &= ~FI_PAGE_BLOCKS;
+    fi_unchain(c);
+}
+
+/* Drop the entries whose instruction overlaps the written byte at paddr,
+ * and the copied blocks of its page if it held one. */
 static void invalidate_byte(fi_ctx_t *c, hart_t *h, uint64_t paddr)
 {
     if (paddr < h->ram_base || paddr - h->ram_base >= h->ram_size)
@@ -117,19 +129,22 @@ static void invalidate_byte(fi_ctx_t *c, hart_t *h, uint64_t paddr)
         return;
     uint64_t i = (off & PAGE_OFFSET_MASK) >> 1;
     /* the parcel itself, and a 4-byte instruction starting one parcel before */
-    /* (raw too: a copied piece runs while its entry holds its bits) */
+    uint64_t before = c->stat_invalidated;
     if (page[i].fn)
-        page[i].fn = 0, page[i].raw = 0, c->stat_invalidated++;
+        page[i].fn = 0, c->stat_invalidated++;
     if (i > 0 && page[i - 1].fn && page[i - 1].length == 4)
-        page[i - 1].fn = 0, page[i - 1].raw = 0, c->stat_invalidated++;
+        page[i - 1].fn = 0, c->stat_invalidated++;
+    if (c->stat_invalidated != before && (c->watch[off >> PAGE_SHIFT] & FI_PAGE_BLOCKS))
+        drop_blocks(c, off >> PAGE_SHIFT);
 }
 
 int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value)
 {
     if (bt_store(h, vaddr, size, value))
         return 1;
+    uint64_t before = c->stat_invalidated;
     bt_code_write(c->jit, c, h, vaddr, size);
-    return 0;
+    return c->stat_invalidated != before ? 2 : 0;
 }
 
 void fi_note_write(fi_ctx_t *c, hart_t *h, uint64_t paddr, uint64_t size)
@@ -233,6 +248,7 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
     uint64_t pcs[FI_BLOCK_MAX + 1], size = sizeof(fi_block_t) + c->stencil_end->size, n = 0;
     uint64_t slots = c->stencil_end->chains;
     fi_entry_t *start = e;
+    uint64_t page = off >> PAGE_SHIFT;   /* (a block stays on its page) */
     while (n < FI_BLOCK_MAX && e->fn) {
         const fi_stencil_t *s = stencil_of(c, e->fn);
         if (!s)
@@ -262,11 +278,9 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
         if (slot)
             slot->pc = FI_CHAIN_NONE;
         uint64_t values[FI_HOLES] = {
-            [FI_HOLE_PC] = pcs[i], [FI_HOLE_RETIRED] = i, [FI_HOLE_CHAIN] = (uint64_t)(uintptr_t)slot,
-            [FI_HOLE_BLOCK] = (uint64_t)(uintptr_t)start};
+            [FI_HOLE_PC] = pcs[i], [FI_HOLE_RETIRED] = i, [FI_HOLE_CHAIN] = (uint64_t)(uintptr_t)slot};
         if (i < n) {
             const fi_entry_t *f = entries[i];
-            values[FI_HOLE_ENTRY] = (uint64_t)(uintptr_t)f;
             values[FI_HOLE_NEXTPC] = pcs[i + 1];
             values[FI_HOLE_RAW] = f->raw;
             for (size_t k = 0; k < sizeof f->small; k++)
@@ -279,6 +293,7 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
     mprotect(lo, span, PROT_READ | PROT_EXEC);
     c->arena_used = at - c->arena;
     start->block = (uint32_t)(at_off + 1);
+    c->watch[page] |= FI_PAGE_BLOCKS;
     c->stat_blocks++;
 }
 
@@ -314,8 +329,7 @@ static inline int cold_jump(struct jit_ctx *j, hart_t *h, int system, uint64_t p
 /* At a block start (entry e, at pc): run its copied block if it has one
  * (RAM offset off) and the budget allows all of it, copying it first
  * once it is hot.
- * FI_BLOCK_* or -1: no block ran.  A stale block is dropped (copied again
- * once hot again). */
+ * FI_BLOCK_* or -1: no block ran. */
 static int run_block(fi_ctx_t *c, hart_t *h, fi_entry_t *e, uint64_t pc, uint64_t off, fi_chain_t *link)
 {
     if (!e->block) {
@@ -333,13 +347,7 @@ static int run_block(fi_ctx_t *c, hart_t *h, fi_entry_t *e, uint64_t pc, uint64_
     }
     if (c->stop - h->minstret < b->count)
         return -1;
-    int r = (int)((fi_block_fn)(uintptr_t)code)(h, c);
-    if (r == FI_BLOCK_STALE) {   /* (maybe another block, reached by a chain) */
-        fi_entry_t *first = (fi_entry_t *)(uintptr_t)c->block_next;
-        first->block = 0, first->runs = 0;
-        fi_unchain(c);   /* chains into it */
-    }
-    return r;
+    return (int)((fi_block_fn)(uintptr_t)code)(h, c);
 }
 
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)

@@ -24,6 +24,8 @@
  * whose byte is nonzero takes the slow path, which keeps every tier's code
  * coherent with memory.  Bits 0-1 belong to the JIT (JIT_PAGE_*). */
 #define FI_PAGE_DECODED 4
+#define FI_PAGE_BLOCKS 16  /* copied blocks hold code of the page (a store that
+                              empties one of its entries drops them) */
 
 struct jit_ctx;
 
@@ -47,20 +49,19 @@ typedef struct fi_entry {
  * once, into native code from stencils, each a generic handler compiled
  * inline with holes for its instruction and its fields
  * (bt_vmm/engines/fast/stencils.py).  A block runs the instructions without
- * the loop's per-instruction bookkeeping; each piece checks that its entry
- * still holds the instruction bits it was copied from (a store to the code
- * empties the entries it overlaps, raw included). */
+ * the loop's per-instruction bookkeeping.  Code stays coherent through the
+ * stores: one that empties a pre-decoded entry drops every block of its
+ * page (and unlinks the chains), and a piece whose store did so leaves its
+ * block after it (fi_store returns 2, its handler the sync bit). */
 #define FI_HOLE_PC 0       /* the instruction's pc */
-#define FI_HOLE_ENTRY 1    /* its fi_entry_t */
-#define FI_HOLE_RAW 2      /* its instruction bits: the piece runs while its entry still holds them */
-#define FI_HOLE_NEXTPC 3   /* its pc + length: where straight-line code goes on */
-#define FI_HOLE_RETIRED 4  /* instructions of the block before it */
-#define FI_HOLE_CONT 5     /* the next piece (the block's end piece after the last) */
-#define FI_HOLE_CHAIN 6    /* its fi_chain_t: where a jump out of the block may go directly */
-#define FI_HOLE_BLOCK 7    /* the block's first fi_entry_t (a stale piece drops the block) */
-#define FI_HOLE_SMALL 8    /* 8..14: its operand fields small[0..6], zero-extended */
-#define FI_HOLE_WIDE 15    /* 15..16: wide[0..1], sign-extended */
-#define FI_HOLES 17
+#define FI_HOLE_RAW 1      /* its instruction bits (tval of some faults) */
+#define FI_HOLE_NEXTPC 2   /* its pc + length: where straight-line code goes on */
+#define FI_HOLE_RETIRED 3  /* instructions of the block before it */
+#define FI_HOLE_CONT 4     /* the next piece (the block's end piece after the last) */
+#define FI_HOLE_CHAIN 5    /* its fi_chain_t: where a jump out of the block may go directly */
+#define FI_HOLE_SMALL 6    /* 6..12: its operand fields small[0..6], zero-extended */
+#define FI_HOLE_WIDE 13    /* 13..14: wide[0..1], sign-extended */
+#define FI_HOLES 15
 #define FI_STENCIL_HOLES 32
 #define FI_BLOCK_HOT 8     /* jumps into a block start before it is copied */
 #define FI_BLOCK_MAX 64    /* instructions per block */
@@ -68,8 +69,6 @@ typedef struct fi_entry {
 #define FI_BLOCK_DONE 0    /* every instruction retired; h->pc is the next pc */
 #define FI_BLOCK_LEFT 1    /* the instruction at h->pc returned c->block_next, not
                               its next pc (a jump, a fault, bookkeeping): not retired */
-#define FI_BLOCK_STALE 2   /* the entry at h->pc changed since the copy: not run;
-                              c->block_next is the first entry of its block */
 
 /* Chaining: a piece that may leave its block (a jump, the block's end)
  * has a slot naming the copied block it last left for.  When it leaves for
@@ -79,8 +78,8 @@ typedef struct fi_entry {
  * entries into cold code (jit_entered_cold: it does not chain when that
  * would make the target hot, or when code was written on a translated
  * page).  Slots are linked by fi_run and unlinked all at once when a
- * translation is installed (a chain never bypasses one), a block goes
- * stale, or the arena is emptied. */
+ * translation is installed (a chain never bypasses one), blocks are
+ * dropped, or the arena is emptied. */
 typedef struct {
     uint64_t pc;         /* the target (odd: not linked) */
     uint64_t code;       /* its copied block's code */
@@ -157,10 +156,12 @@ int fi_set_stencils(fi_ctx_t *c, const fi_stencil_t *stencils, uint64_t n, const
 void fi_unchain(fi_ctx_t *c);
 /* Run pre-decoded instructions from h->pc, at most max_steps of them. */
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps);
-/* Slow paths of handlers: 0 done, 1 fault pending. */
+/* Slow paths of handlers: 0 done, 1 fault pending; fi_store 2: done, and
+ * it rewrote pre-decoded code (a block must not run on after it). */
 int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value);
 int fi_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out);
-/* Another engine wrote guest physical [paddr, paddr+size): drop what it overlaps. */
+/* Another engine wrote guest physical [paddr, paddr+size): drop what it
+ * overlaps (and the copied blocks of its pages). */
 void fi_note_write(fi_ctx_t *c, hart_t *h, uint64_t paddr, uint64_t size);
 
 #endif

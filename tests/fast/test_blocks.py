@@ -134,3 +134,30 @@ def test_a_translation_installed_unlinks_the_chains():
                       int(ffi.cast("uintptr_t", code)))
     assert _linked(fi) == []
     h.close()
+
+
+def test_a_store_that_rewrites_the_rest_of_its_block_leaves_it():
+    """The loop is one copied block, whose store goes to data but, at the
+    pass where a1 == a2, to the block's own next instruction (a0 += 1
+    becomes a0 += 7): the piece after the store must not run the copy of
+    what was there."""
+    passes, patch_at = 40, 20
+    t3, t4, t5 = 28, 29, 30
+    words = [
+        encode("addi", rd=A1, rs1=A1, imm=-1),      # 0x00 loop
+        encode("sub", rd=t4, rs1=A1, rs2=A2),
+        encode("sltiu", rd=t4, rs1=t4, imm=1),
+        encode("sub", rd=t4, rs1=0, rs2=t4),        # all ones at the pass that patches
+        encode("and", rd=t4, rs1=t4, rs2=t5),
+        encode("add", rd=T0, rs1=t3, rs2=t4),       # t0 = data, or X
+        encode("sw", rs1=T0, rs2=T1, imm=0),
+        encode("addi", rd=A0, rs1=A0, imm=1),       # 0x1c X
+        encode("bne", rs1=A1, rs2=0, off=-32),
+        encode("jal", rd=0, off=0),
+    ]
+    regs = {A1: passes, A2: patch_at, T1: encode("addi", rd=A0, rs1=A0, imm=7),
+            t3: USER.data, t5: USER.code + 0x1c - USER.data}
+    ref, fast, engine = run_both(USER, words, regs=regs, limit=passes * 9 + 10)
+    assert_same(ref, fast)
+    assert fast["x"][A0] == (passes - 1 - patch_at) + 7 * (patch_at + 1)
+    assert engine.ctx.stat_blocks >= 1 and engine.ctx.stat_invalidated >= 1

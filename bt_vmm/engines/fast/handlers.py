@@ -176,6 +176,8 @@ class HandlerEmitter(IRValues):
         self.h, self.ctx, pc, self.e = self.fn.args
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self._out = self.b.alloca(I64, name="out")
+        self._rewrote = self.b.alloca(I64, name="rewrote")   # 1: a store rewrote code (sync)
+        self.b.store(const(0), self._rewrote)
         self.pc = RtInt(self, pc)
         self.length = RtInt(self, self.b.zext(self._entry_load("length", I8), I64))
         self.raw = self.b.zext(self._entry_load("raw", I32), I64)
@@ -191,7 +193,7 @@ class HandlerEmitter(IRValues):
         if spec.fp:
             self._check_fs()
         spec.semantics(self, *fields)
-        result = self._next
+        result = self.b.or_(self._next, self.b.load(self._rewrote, typ=I64))
         if self._sync:
             result = self.b.or_(result, const(1))
         self.b.ret(result)
@@ -334,7 +336,11 @@ class HandlerEmitter(IRValues):
 
         def slow_path() -> None:
             status = self._helper("fi_store", self.ctx, self.h, addr, const(size), value)
-            self._fail_if(self.b.icmp_unsigned("!=", status, ir.Constant(I32, 0)))
+            self._fail_if(self.b.icmp_unsigned("==", status, ir.Constant(I32, 1)))
+            # 2: it rewrote pre-decoded code: the loop looks the next pc up again
+            # (a copied block leaves here; its page's blocks are gone).
+            rewrote = self.b.icmp_unsigned("==", status, ir.Constant(I32, 2))
+            self.b.store(self.b.zext(rewrote, I64), self._rewrote)
 
         # A process VM's stores need not be aligned: the next page's watch byte too.
         self._store_diamond(hit, host, self._gep(watch, self.b.lshr(ram_off, const(12))), value, size, slow_path,

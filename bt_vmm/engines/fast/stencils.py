@@ -2,10 +2,11 @@
 csrc/fastinterp.h).
 
 A stencil is one spec's generic handler compiled inline into a piece of a
-block: ``i64 st(hart_t *h, fi_ctx_t *c)`` checks that its entry still holds
-the instruction bits it was copied from, runs the handler, and, when the
+block: ``i64 st(hart_t *h, fi_ctx_t *c)`` runs the handler and, when the
 instruction went straight on, jumps to the next piece; otherwise it retires
-the instructions before it and returns to the loop (FI_BLOCK_LEFT, STALE).
+the instructions before it and returns to the loop (FI_BLOCK_LEFT).  A store
+that rewrites pre-decoded code drops the page's blocks and makes its piece
+leave (the handler returns with the sync bit): no piece checks its entry.
 What differs between copies (the instruction's pc, bits and operand
 fields, the next piece...) are holes: references to ``hole_*`` symbols,
 which LLVM's large code model makes 64-bit absolute values the C core fills
@@ -43,9 +44,9 @@ from bt_vmm.isa import REGISTRY
 
 DISK_KIND = "fast-stencils"   # "fast-": seeded with the handlers into a first run's cache (bench)
 ARENA_SIZE = 16 << 20         # bytes of copied blocks per hart (then the loop runs the rest)
-HOLES = {"hole_pc": lib.FI_HOLE_PC, "hole_entry": lib.FI_HOLE_ENTRY, "hole_raw": lib.FI_HOLE_RAW,
+HOLES = {"hole_pc": lib.FI_HOLE_PC, "hole_raw": lib.FI_HOLE_RAW,
          "hole_nextpc": lib.FI_HOLE_NEXTPC, "hole_retired": lib.FI_HOLE_RETIRED, "hole_cont": lib.FI_HOLE_CONT,
-         "hole_chain": lib.FI_HOLE_CHAIN, "hole_block": lib.FI_HOLE_BLOCK,
+         "hole_chain": lib.FI_HOLE_CHAIN,
          **{f"hole_small{i}": lib.FI_HOLE_SMALL + i for i in range(SMALL_SLOTS)},
          **{f"hole_wide{i}": lib.FI_HOLE_WIDE + i for i in range(WIDE_SLOTS)}}
 END = "st_end"
@@ -165,23 +166,13 @@ left:{_leave("%next", "@hole_chain" if jumps else "null", lib.FI_BLOCK_LEFT)}"""
     return f"""
 define i64 @{name}(ptr noalias %h, ptr noalias %c) nounwind "no-jump-tables"="true" {{
 entry:
-  %raw.p = getelementptr i8, ptr @hole_entry, i64 {ffi.offsetof("fi_entry_t", "raw")}
-  %raw = load i32, ptr %raw.p, align 4
-  %raw64 = zext i32 %raw to i64
-  %same = icmp eq i64 %raw64, ptrtoint (ptr @hole_raw to i64)
-  %same.e = call i1 @llvm.expect.i1(i1 %same, i1 true)
-  br i1 %same.e, label %run, label %stale
-run:
-  %next = call i64 @{handler}(ptr %h, ptr %c, i64 ptrtoint (ptr @hole_pc to i64), ptr @hole_entry)
+  %next = call i64 @{handler}(ptr %h, ptr %c, i64 ptrtoint (ptr @hole_pc to i64), ptr null)
   %straight = icmp eq i64 %next, ptrtoint (ptr @hole_nextpc to i64)
   br i1 %straight, label %go, label %out
 go:
   %r = musttail call i64 @hole_cont(ptr %h, ptr %c)
   ret i64 %r
 out:{leave}
-stale:
-  %bk = getelementptr i8, ptr %c, i64 {_fi("block_next")}
-  store i64 ptrtoint (ptr @hole_block to i64), ptr %bk, align 8{_retire("s", lib.FI_BLOCK_STALE)}
 }}"""
 
 
@@ -248,10 +239,9 @@ def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
         emitter.fn.linkage = "internal"   # only inlined
         specs[f"st{i}"] = (spec.name, emitter.jumps)
         stencils.append(_stencil(f"st{i}", f"h{i}", spec.ends_block))
-    parts = [str(module), "@hole_entry = external global [64 x i8], align 8",
-             "@hole_chain = external global [24 x i8], align 8",
-             *(f"@{h} = external global i8, align 1" for h in HOLES if h not in ("hole_entry", "hole_cont", "hole_chain")),
-             "declare i64 @hole_cont(ptr, ptr)", "declare i1 @llvm.expect.i1(i1, i1)",
+    parts = [str(module), "@hole_chain = external global [24 x i8], align 8",
+             *(f"@{h} = external global i8, align 1" for h in HOLES if h not in ("hole_cont", "hole_chain")),
+             "declare i64 @hole_cont(ptr, ptr)",
              *stencils, _end()]
     return "\n".join(parts), specs
 
