@@ -62,5 +62,9 @@ int bt_csr_poke(hart_t *h, uint64_t csr, uint64_t value);
 uint64_t bt_lr(hart_t *h, uint64_t addr, uint64_t size);
 void bt_set_reservation(hart_t *h, uint64_t vaddr, uint64_t paddr);
 uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size); /* 0 on success */
+/* Guest physical [paddr, paddr+size) was written other than through a
+ * tier's store path (the embedding API, a system call's host I/O, sc): if
+ * it holds code of any tier, every tier drops its code, as at fence.i. */
+void bt_wrote(hart_t *h, uint64_t paddr, uint64_t size);
 
 #endif

@@ -362,5 +362,23 @@ uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size)
     bt_set_reservation(h, ~0ULL, 0);
     if (access(h, addr, size, ACC_STORE, &value))
         return 1;
+    uint64_t paddr = addr;
+    if (h->machine_kind == MACHINE_SYSTEM && bt_translate(h, addr, ACC_STORE, &paddr))
+        h->exc_pending = 0; /* cannot happen: the store just succeeded */
+    else
+        bt_wrote(h, paddr, size);
     return 0;
+}
+
+void bt_wrote(hart_t *h, uint64_t paddr, uint64_t size)
+{
+    if (!size || !h->watch || paddr < h->ram_base || paddr - h->ram_base >= h->ram_size)
+        return;
+    uint64_t off = paddr - h->ram_base;
+    uint64_t last = size > h->ram_size - off ? h->ram_size - 1 : off + size - 1;
+    for (uint64_t page = off >> 12; page <= last >> 12; page++)
+        if (h->watch[page] & ~PAGE_RESERVED) {   /* the tiers' bits */
+            h->code_epoch++;
+            return;
+        }
 }

@@ -5,6 +5,7 @@ import pytest
 
 import bt_vmm
 from bt_vmm.errors import BadProgram, VMMError
+from bt_vmm.isa import encode
 
 from guestbuild import build
 from test_cli import BARE_FLAGS
@@ -20,6 +21,14 @@ int main(int argc, char **argv) {
     return argc;
 }
 """
+TOHOST = """
+    sd a1, 0(t1)            # a1: (exit status << 1) | 1
+1:  j 1b
+    .data
+    .align 6
+    .globl tohost
+tohost: .dword 0
+"""
 BARE = r"""
     .globl _start
 _start:
@@ -28,13 +37,26 @@ _start:
     li a0, 7
     csrw mscratch, a0
     la t1, tohost
-    li a1, 15               # exit code 7: (7 << 1) | 1
-    sd a1, 0(t1)
-1:  j 1b
-    .data
-    .align 6
-    .globl tohost
-tohost: .dword 0
+    li a1, 15               # exit 7
+""" + TOHOST
+PATCHED = r"""
+    .option norvc           # (the patch is a 4-byte instruction)
+    .globl _start
+_start:
+    li t0, 20000
+    li a0, 0
+    .globl patch
+patch:
+    addi a0, a0, 1          # the host rewrites this into a0 += 2
+    addi t0, t0, -1
+    bnez t0, patch
+    la t1, result
+    sd a0, 0(t1)
+    la t1, tohost
+    li a1, 1                # exit 0
+""" + TOHOST + """
+    .globl result
+result: .dword 0
 """
 
 
@@ -73,6 +95,44 @@ def test_stop_at_an_instruction_limit_inspect_and_resume(counter, engine, capfd)
         vm.write_memory(vm.symbol("message"), b"patched\0")
         assert vm.run().status == 1
     assert capfd.readouterr().out == "patched 499505\n"
+
+
+@pytest.fixture(scope="module")
+def patched(tmp_path_factory):
+    src = tmp_path_factory.mktemp("api") / "api_patched.S"
+    src.write_text(PATCHED)
+    return str(build("bare", [src], BARE_FLAGS, "api_patched"))
+
+
+def _patched_midway(program: str, engine: str) -> int:
+    with bt_vmm.open(program, engine=engine) as vm:
+        assert vm.run(max_insns=30_000).reason == "limit"   # the loop is hot by now
+        vm.write_memory(vm.symbol("patch"), encode("addi", rd=10, rs1=10, imm=2).to_bytes(4, "little"))
+        assert vm.run().status == 0
+        return int.from_bytes(vm.read_memory(vm.symbol("result"), 8), "little")
+
+
+def test_code_written_through_the_api_runs_as_written(patched, engine):
+    """Every engine runs the host's patch of code it has run (and copied,
+    translated) already, as the reference interpreter does."""
+    expected = _patched_midway(patched, "interp")
+    assert expected == 9_999 + 2 * 10_001   # 3 set-up instructions, 3 a pass: 9,999 passes before the patch
+    assert _patched_midway(patched, engine) == expected
+
+
+def test_system_calls_writing_over_code_that_ran_drop_it(counter):
+    """A user-mode process's own writes (read(), mmap, brk...) reach guest
+    memory outside the engines' store paths: over code that ran, every tier
+    drops its code (as at fence.i); over data, nothing happens."""
+    with bt_vmm.open(counter, engine="jit") as vm:
+        entry = vm.pc
+        vm.run(max_insns=5_000)
+        hart, mem = vm.machine.hart.ptr, vm.machine.mem
+        epoch = hart.code_epoch
+        mem.write(vm.symbol("message"), b"data\0")
+        assert hart.code_epoch == epoch
+        mem.write(entry, mem.read(entry, 4))
+        assert hart.code_epoch == epoch + 1
 
 
 def test_registers_and_pc_can_be_set(counter, engine):

@@ -91,6 +91,7 @@ class Hart:
     def write_phys(self, paddr: int, data: bytes) -> None:
         off = self._host_offset(paddr, len(data))
         self.ram[off : off + len(data)] = data
+        lib.bt_wrote(self.ptr, paddr, len(data))   # (code there: the engines see the new bytes)
 
     # --- devices ---
     def map_device(self, base: int, size: int, device: Device) -> None:

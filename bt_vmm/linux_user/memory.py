@@ -15,6 +15,7 @@ import bisect
 import errno
 import mmap
 import struct
+from collections.abc import Callable
 
 PAGE = 4096
 PATH_MAX = 4096
@@ -35,10 +36,13 @@ class GuestFault(Exception):
 class GuestMemory:
     """Bounds-checked access to the guest's buffer (addresses are offsets)."""
 
-    def __init__(self, ram: mmap.mmap, low_guard: int):
+    def __init__(self, ram: mmap.mmap, low_guard: int, wrote: Callable[[int, int], None] = lambda addr, n: None):
+        """``wrote(addr, n)``: told of every write made here or through a
+        view (see filled), so that code there is seen afresh (bt_wrote)."""
         self.ram = ram
         self.size = len(ram)
         self.low = low_guard
+        self.wrote = wrote
 
     def check(self, addr: int, n: int) -> int:
         """The offset of [addr, addr+n), or GuestFault if any byte is not guest memory."""
@@ -56,6 +60,11 @@ class GuestMemory:
     def write(self, addr: int, data: bytes) -> None:
         off = self.check(addr, len(data))
         self.ram[off : off + len(data)] = data
+        self.wrote(addr, len(data))
+
+    def filled(self, addr: int, n: int) -> None:
+        """[addr, addr+n) was written other than by write() (host I/O through a view, a move)."""
+        self.wrote(addr, n)
 
     def view(self, addr: int, n: int) -> memoryview:
         """A zero-copy window for host I/O straight into or out of guest memory."""
@@ -93,6 +102,7 @@ class GuestMemory:
             self._fill(hi, addr + n)
         else:
             self._fill(addr, addr + n)
+        self.wrote(addr, n)
 
     def _fill(self, lo: int, hi: int) -> None:
         if lo < hi:

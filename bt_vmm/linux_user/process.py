@@ -101,10 +101,14 @@ class Process:
         return self.mem.view(addr, n) if n else bytearray()
 
     def iovecs(self, iov: int, count: int) -> list[memoryview | bytearray]:
+        return [self.buffer(base, length) for base, length in self.iovec_ranges(iov, count)]
+
+    def iovec_ranges(self, iov: int, count: int) -> list[tuple[int, int]]:
+        """(base, length) of each of the guest's iovecs."""
         if not 0 <= count <= 1024:
             raise OSError(errno.EINVAL, "bad iovec count")
         data = self.mem.read(iov, 16 * count) if count else b""
-        views, total = [], 0
+        ranges, total = [], 0
         for i in range(count):
             base, length = int.from_bytes(data[16 * i : 16 * i + 8], "little"), int.from_bytes(
                 data[16 * i + 8 : 16 * i + 16], "little"
@@ -112,8 +116,8 @@ class Process:
             total += length
             if total > abi.MAX_RW:
                 raise OSError(errno.EINVAL, "iovec too long")
-            views.append(self.buffer(base, length))
-        return views
+            ranges.append((base, length))
+        return ranges
 
     def wait_readable(self, host: int) -> None:
         """Block until ``host`` has input, but give up (EINTR) when the run must stop."""

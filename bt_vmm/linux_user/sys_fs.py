@@ -107,7 +107,7 @@ def ioctl(p: Process, fd, request, arg):
 # --- reading and writing ---
 @syscall(63, "fd ptr size")
 def read(p: Process, fd, buf, count):
-    return _readv(p, fd, [p.buffer(buf, min(count, abi.MAX_RW))])
+    return _readv(p, fd, [(buf, min(count, abi.MAX_RW))])
 
 
 @syscall(64, "fd buf size")
@@ -117,13 +117,17 @@ def write(p: Process, fd, buf, count):
 
 @syscall(65, "fd ptr int")
 def readv(p: Process, fd, iov, count):
-    return _readv(p, fd, p.iovecs(iov, count))
+    return _readv(p, fd, p.iovec_ranges(iov, count))
 
 
-def _readv(p: Process, fd: int, views: list) -> int:
+def _readv(p: Process, fd: int, ranges: list[tuple[int, int]]) -> int:
+    views = [p.buffer(base, length) for base, length in ranges]
     host = p.fds.host(fd)
     p.wait_readable(host)   # a terminal or pipe read must not outlast Ctrl-C
-    return os.readv(host, views)
+    n = os.readv(host, views)
+    for base, length in ranges:
+        p.mem.filled(base, length)
+    return n
 
 
 @syscall(66, "fd ptr int")
@@ -133,7 +137,9 @@ def writev(p: Process, fd, iov, count):
 
 @syscall(67, "fd ptr size long")
 def pread64(p: Process, fd, buf, count, offset):
-    return os.preadv(p.fds.host(fd), [p.buffer(buf, min(count, abi.MAX_RW))], offset)
+    n = os.preadv(p.fds.host(fd), [p.buffer(buf, min(count, abi.MAX_RW))], offset)
+    p.mem.filled(buf, n)
+    return n
 
 
 @syscall(68, "fd buf size long")

@@ -56,6 +56,7 @@ def mmap(p: Process, addr, length, prot, flags, fd, offset):
     if host is not None:
         try:
             os.preadv(host, [p.mem.view(start, length)], offset)
+            p.mem.filled(start, length)
         except (OSError, OverflowError):   # OverflowError: an offset the host cannot take
             p.space.remove(start, start + length)
             raise OSError(errno.EACCES, "file cannot be mapped") from None
@@ -119,6 +120,7 @@ def mremap(p: Process, old, old_size, new_size, flags, new_addr):
         raise OSError(errno.ENOMEM, "address space exhausted")
     space.add(dest, dest + new_size)
     p.mem.ram.move(dest, old, old_size)
+    p.mem.filled(dest, old_size)
     space.remove(old, old + old_size)
     return dest
 

@@ -75,7 +75,7 @@ def rseq(p: Process, rseq_ptr, length, flags, sig):
 
 @syscall(259, "ptr ptr hex")
 def riscv_flush_icache(p: Process, start, end, flags):
-    return 0   # engines already keep translations coherent with stores
+    return 0   # engines keep their code coherent with stores and system calls' writes
 
 
 @syscall(160, "ptr")

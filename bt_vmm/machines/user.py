@@ -62,7 +62,7 @@ class UserMachine(Machine):
         program = load_elf(path)
         hart = Hart(ram_base=0, ram_size=memory, machine_kind=lib.MACHINE_USER, low_guard=LOW_GUARD)
         super().__init__(hart, engine, tracer)
-        self.mem = GuestMemory(hart.ram, LOW_GUARD)
+        self.mem = GuestMemory(hart.ram, LOW_GUARD, lambda addr, n: lib.bt_wrote(hart.ptr, addr, n))
         stack_bottom = memory - STACK_SIZE
         env = [f"{k}={v}" for k, v in os.environ.items()] if env is None else env
         try:

@@ -80,3 +80,15 @@ def test_brk_grows_until_a_mapping(mem):
     assert space.set_brk(0x22000) == 0x22000
     assert space.set_brk(0x30000) == 0x30000
     assert mem.read(0x2f000, 1) == b"\0"       # shrunk and regrown: fresh zeros
+
+
+def test_every_write_is_reported():
+    """What the engines hear of (bt_wrote): writes, zeroing, host I/O into a view."""
+    seen = []
+    mem = GuestMemory(mmap.mmap(-1, SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), LOW,
+                      lambda addr, n: seen.append((addr, n)))
+    mem.write(LOW + 8, b"abcd")
+    mem.zero(LOW + 3 * PAGE, 2 * PAGE)
+    mem.view(LOW + 16, 4)[:] = b"wxyz"
+    mem.filled(LOW + 16, 4)
+    assert seen == [(LOW + 8, 4), (LOW + 3 * PAGE, 2 * PAGE), (LOW + 16, 4)]
