@@ -7,12 +7,14 @@ each instruction), ``int`` (traps and interrupts, with cause names), ``mmu``
 """
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bt_vmm.cpu.hart import ABI_NAMES, Hart
 from bt_vmm.errors import VMMError
 from bt_vmm.isa.decoder import Decoded
-from bt_vmm.isa.disasm import Symbol, SymbolTable, render
+
+if TYPE_CHECKING:   # (the disassembler loads only when a trace prints code: start-up time)
+    from bt_vmm.isa.disasm import SymbolTable
 
 TRACER_KINDS = ("in_asm", "exec", "cpu", "int", "mmu")
 KINDS = (*TRACER_KINDS, "syscalls")
@@ -43,6 +45,8 @@ def parse_kinds(spec: str) -> set[str]:
 
 def program_symbols(symbols: dict[str, int]) -> SymbolTable:
     """A loaded program's symbols (mapping symbols like ``$x`` left out)."""
+    from bt_vmm.isa.disasm import Symbol, SymbolTable
+
     return SymbolTable([Symbol(a, n, 0) for n, a in symbols.items() if not n.startswith("$")])
 
 
@@ -57,7 +61,7 @@ class Tracer:
     def __init__(self, kinds: set[str], out: TextIO, symbols: SymbolTable | None = None):
         self.kinds = kinds & set(TRACER_KINDS)
         self.out = out
-        self.symbols = symbols or SymbolTable([])
+        self.symbols = symbols or program_symbols({})
         self.hart: Hart | None = None
         self._seen: set[int] = set()
         self._next_pc: int | None = None   # where the previous instruction falls through to
@@ -98,6 +102,8 @@ class Tracer:
             self.out.write(f"mmu: {what} 0x{vaddr:x} -> fault {cause} ({cause_name(cause, False)})\n")
 
     def _text(self, decoded: Decoded, pc: int) -> str:
+        from bt_vmm.isa.disasm import render
+
         text, target = render(decoded, pc)
         if target is not None:
             text += f" {self.symbols.annotate(target)}"

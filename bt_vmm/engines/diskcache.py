@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
-import platform
 import shutil
 import tempfile
 import time
@@ -56,6 +55,8 @@ def _cpu() -> str:
     try:
         lines = pathlib.Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
     except OSError:
+        import platform   # (only here: start-up time)
+
         return platform.machine() + " " + platform.processor()
     return "\n".join(line for line in lines if line.split(":")[0].strip() in wanted)
 
