@@ -64,7 +64,9 @@ void bt_set_reservation(hart_t *h, uint64_t vaddr, uint64_t paddr);
 uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size); /* 0 on success */
 /* Guest physical [paddr, paddr+size) was written other than through a
  * tier's store path (the embedding API, a system call's host I/O, sc): if
- * it holds code of any tier, every tier drops its code, as at fence.i. */
+ * it holds code of any tier, every tier drops its code, as at fence.i
+ * (at its next look at the code epoch: code already running, e.g. the
+ * block holding an sc, runs on to its exit, as fence.i allows). */
 void bt_wrote(hart_t *h, uint64_t paddr, uint64_t size);
 
 #endif

@@ -418,7 +418,7 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             next -= 1;
             timer = 0;  /* privileged state may have changed: look again */
             if (c->code_epoch != h->code_epoch)
-                fi_flush(c, h);
+                fi_flush(c, h), link = 0;   /* (its slot went with the arena) */
         }
         h->minstret++;
         /* Straight on within the page: the next entry is the next slot

@@ -37,7 +37,7 @@ int bt_jit_phys(hart_t *h, uint64_t vpc, uint64_t *paddr)
 
 static jit_hot_t *samples_of(jit_ctx_t *c, uint64_t fn)
 {
-    return &c->sampled[(fn >> 4) * 0x9E3779B97F4A7C15ULL >> 56 & (JIT_SAMPLED_SIZE - 1)];
+    return &c->sampled[(fn >> 4) * JIT_HASH >> 56 & (JIT_SAMPLED_SIZE - 1)];
 }
 
 void bt_jit_insert(jit_ctx_t *c, uint64_t vpc, uint64_t paddr, uint64_t mode, uint64_t fn)

@@ -30,6 +30,10 @@
 #define JIT_PAGE_CODE 1
 #define JIT_PAGE_WRITTEN 2
 #define JIT_HOT_SIZE 8192 /* block-entry counters of the cold tier (a power of two) */
+/* Hashing a pc (>> 1) into the table: (x * JIT_HASH) >> a shift (the cold
+ * tier's copied blocks count entries with the same, stencils.py). */
+#define JIT_HASH 0x9E3779B97F4A7C15ULL
+#define JIT_HOT_SHIFT 40
 #define JIT_SAMPLED_SIZE 256 /* sample counters of regions (a power of two) */
 /* Guest instructions a region holds at most.  A sample period is at least
  * twice that, so a region entered after a sample passes its first check. */

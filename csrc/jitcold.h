@@ -16,7 +16,7 @@ static inline uint64_t jit_mode_of(hart_t *h)
 
 static inline uint64_t jit_slot_of(jit_ctx_t *c, uint64_t vpc)
 {
-    return ((vpc >> 1) * 0x9E3779B97F4A7C15ULL >> 20) & c->mask;
+    return ((vpc >> 1) * JIT_HASH >> 20) & c->mask;
 }
 
 /* The translation entered at vpc (physical paddr, mode), or 0. */
@@ -32,7 +32,7 @@ static inline jit_block_fn jit_lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr
 
 static inline jit_hot_t *jit_hot_entry(jit_ctx_t *c, uint64_t pc)
 {
-    return &c->hot[((pc >> 1) * 0x9E3779B97F4A7C15ULL >> 40) & (JIT_HOT_SIZE - 1)];
+    return &c->hot[((pc >> 1) * JIT_HASH >> JIT_HOT_SHIFT) & (JIT_HOT_SIZE - 1)];
 }
 
 /* Count an entry into the untranslated block at pc; nonzero each time it

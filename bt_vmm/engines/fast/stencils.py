@@ -104,8 +104,8 @@ count:
   %inst = load atomic i64, ptr %inst.p monotonic, align 8
   %busy = or i64 %smc, %inst
   %half = lshr i64 {next_pc}, 1
-  %mix = mul i64 %half, {0x9E3779B97F4A7C15 - (1 << 64)}
-  %top = lshr i64 %mix, 40
+  %mix = mul i64 %half, {lib.JIT_HASH - (1 << 64)}
+  %top = lshr i64 %mix, {lib.JIT_HOT_SHIFT}
   %slot.i = and i64 %top, {lib.JIT_HOT_SIZE - 1}
   %slot.o = mul i64 %slot.i, {hot_size}
   %slot.a = add i64 %slot.o, {_jit("hot")}
