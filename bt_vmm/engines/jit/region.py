@@ -34,6 +34,7 @@ from bt_vmm.engines.jit import fastfp
 from bt_vmm.engines.jit.backend import I1, I8, I64, PTR, IRValues, const
 from bt_vmm.engines.jit.layout import offset
 from bt_vmm.isa import DECODER, IllegalInstruction
+from bt_vmm.isa.effects import register_effects
 
 M64 = (1 << 64) - 1
 PAGE = 4096
@@ -44,6 +45,8 @@ CTX_CODE_PAGES = ffi.offsetof("jit_ctx_t", "code_pages")
 CTX_IC = ffi.offsetof("jit_ctx_t", "ic")
 IC_ENTRY = ffi.sizeof("jit_ic_t")
 CHAIN, INDIRECT = "chain", "indirect"   # exits that continue in another translation
+MAX_GUARDED = 4   # instructions a short forward branch may skip and still become selects
+SLOW_OPS = frozenset({"div", "divu", "rem", "remu"})   # not worth running when skipped
 MAX_RETURN_SITES = 16   # cases of an indirect jump's switch over the region's return sites
 # CSRs whose accesses change nothing a translation depends on (only FP state,
 # which in-place FP reads from the hart): no need to leave the region.
@@ -185,6 +188,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._leave_used = False
         self._wrote = False   # has the instruction written a register yet?
         self._links = False   # has it written its return address (a call)?
+        self._guarded = 0     # instructions it ran as selects (see _guard)
         self._return_sites: set[int] = set()   # after the region's calls
         self._indirects: list[ir.SwitchInstr] = []   # its indirect jumps, cases added at the end
 
@@ -560,9 +564,11 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             self.info.pages.update({paddr // PAGE, (paddr + (3 if raw & 3 == 3 else 1)) // PAGE})
             n += 1
             self.info.instructions += 1
-            if not self._emit_insn(pc, raw):
+            nxt = self._emit_insn(pc, raw)
+            if nxt is None:
                 break
-            pc = (pc + self.length) & M64
+            n += self._guarded
+            pc = nxt
             if n >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
                     or self.info.instructions >= self.plan.max_insns:
                 self._end_block()
@@ -588,10 +594,12 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._helper("bt_raise", self.h, const(lib.EXC_ILLEGAL_INSN), const(raw))
         self.b.branch(self._fault_block())
 
-    def _emit_insn(self, pc: int, raw: int) -> bool:
-        """Emit one instruction; True when the block continues after it."""
+    def _emit_insn(self, pc: int, raw: int) -> int | None:
+        """Emit one instruction; the pc the block continues at, or None when
+        it ends here."""
         self.pc, self.raw, self.length = pc, raw, 4 if raw & 3 == 3 else 2
         self._called, self._leave_used, self._wrote, self._links = False, False, False, False
+        self._guarded = 0
         try:
             d = DECODER.decode(raw)
             self.raw, self._spec = d.raw, d.spec
@@ -602,7 +610,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             d.spec.semantics(self, *d.args)
         except IllegalInstruction as exc:
             self._illegal(exc.raw)
-            return False
+            return None
         self._retired += 1
         if self._leave_used:
             cont = self.fn.append_basic_block("cont")
@@ -611,7 +619,10 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             self.b.position_at_end(cont)
         nxt = self._next
         if nxt == fall and not d.spec.ends_block and not self._called:
-            return True
+            return fall
+        if isinstance(nxt, tuple) and (skipped := self._skippable(fall, nxt[2])):
+            self._guard(nxt[1], skipped)
+            return nxt[2]
         self._end_block()
         if isinstance(nxt, int):
             self.b.branch(self._goto(nxt, self._called))
@@ -627,7 +638,49 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
                 self.b.branch(leave)
         if self._links and not self.system:
             self._return_site(fall)
-        return False
+        return None
+
+    def _skippable(self, fall: int, target: int) -> list[tuple] | None:
+        """A short forward branch over instructions that only compute on
+        integer registers (RISC-V has no conditional move: compilers branch
+        around them): (pc, paddr, raw, decoded, effects) of each, when the
+        region may run them whatever the branch does (as selects, not a
+        branch the host mispredicts on data like crc's low bit)."""
+        if not fall < target <= fall + 4 * MAX_GUARDED or target // PAGE != fall // PAGE \
+                or self.info.instructions + (target - fall) // 2 > self.plan.max_insns:
+            return None
+        body, pc = [], fall
+        while pc < target:
+            fetched = self.plan.fetch(pc)
+            if fetched is None:
+                return None
+            raw, paddr = fetched
+            try:
+                d = DECODER.decode(raw)
+            except IllegalInstruction:
+                return None
+            effects = register_effects(d, pc)
+            if effects is None or effects.ops & SLOW_OPS:
+                return None
+            body.append((pc, paddr, raw, d, effects))
+            pc += d.length
+        return body if pc == target else None
+
+    def _guard(self, skip: ir.Value, body: list) -> None:
+        """Run ``body`` (see _skippable) and keep its register writes unless
+        ``skip``; its instructions retire unless ``skip``."""
+        written = sorted(set().union(*(effects.writes for *_, effects in body)))
+        before = {r: self.x(r) for r in written}
+        for pc, paddr, raw, d, _ in body:
+            self.pc, self.raw, self.length = pc, d.raw, d.length
+            self.info.code.append((paddr, raw))
+            self.info.pages.update({paddr // PAGE, (paddr + d.length - 1) // PAGE})
+            d.spec.semantics(self, *d.args)
+        for r in written:
+            self.set_x(r, self.select(skip, before[r], self.x(r)))
+        self._base = self.b.add(self._base, self.b.select(skip, const(0), const(len(body))))
+        self.info.instructions += len(body)
+        self._guarded = len(body)
 
     def _return_site(self, pc: int) -> None:
         """A call's return address: into the region if it has run, so that

@@ -1,0 +1,66 @@
+"""What an instruction's semantics do, found by running them over a builder
+that only records: whether they stay within the integer registers (no
+memory, no control flow, no callouts, no FP state), which registers they
+write and which operations they use.  A translator may execute such an
+instruction speculatively: it has no effect but its register writes, and it
+cannot fault."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bt_vmm.isa.decoder import Decoded
+
+# The builder protocol's operations on values: pure functions of their inputs.
+VALUE_OPS = frozenset({
+    "add", "sub", "mul", "mulh", "mulhu", "mulhsu", "div", "divu", "rem", "remu",
+    "and_", "or_", "xor", "shl", "shr", "sar", "sext", "zext", "clz", "ctz", "cpop",
+    "eq", "ne", "lt", "ltu", "ge", "geu", "both", "either", "select", "flag",
+})
+
+
+@dataclass(frozen=True)
+class RegisterEffects:
+    writes: frozenset[int]   # integer registers written (x0 left out)
+    ops: frozenset[str]      # value operations used
+
+
+class _Effect(Exception):
+    """The semantics reached beyond the integer registers."""
+
+
+class _Recorder:
+    """A builder whose values are opaque: it records writes and operations,
+    and stops at anything with an effect."""
+
+    _VALUE = object()
+
+    def __init__(self, pc: int, length: int):
+        self.pc, self.length = pc, length
+        self.writes: set[int] = set()
+        self.ops: set[str] = set()
+
+    def x(self, r: int):
+        return 0 if r == 0 else self._VALUE
+
+    def set_x(self, r: int, v) -> None:
+        if r:
+            self.writes.add(r)
+
+    def __getattr__(self, name: str):
+        if name not in VALUE_OPS:
+            raise _Effect(name)
+        self.ops.add(name)
+        return lambda *args: self._VALUE
+
+
+def register_effects(d: Decoded, pc: int) -> RegisterEffects | None:
+    """The effects of decoded instruction ``d`` at ``pc`` if it only
+    computes on integer registers, else None."""
+    if d.spec.fp or d.spec.ends_block:
+        return None
+    rec = _Recorder(pc, d.length)
+    try:
+        d.spec.semantics(rec, *d.args)
+    except _Effect:
+        return None
+    return RegisterEffects(frozenset(rec.writes), frozenset(rec.ops))
