@@ -175,6 +175,8 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         # ("accessed", address, aligned)
         self._values: dict[tuple, object] = {}
         self._fields: dict[str, ir.AllocaInstr] = {}
+        # minstret plus the region's size (see _fill_check): bounded by the
+        # budget with one compare
         self.icount = self._ab.alloca(I64, name="icount")
         self.exit_pc = self._ab.alloca(I64, name="exit_pc")
         self.leave = self._ab.alloca(I1, name="leave")
@@ -411,7 +413,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._called |= sensitive
         if sensitive:
             self._deferred_block("flush")
-            self.store_field("minstret", self._retired_count())
+            self.store_field("minstret", self.b.sub(self._retired_count(), self._entry_value("reach")))
         self.store_field("pc", self.pc)
         result = self._call_callout(name, args)
         ok = self.fn.append_basic_block("call_ok")
@@ -422,7 +424,8 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             self._deferred_block("reload")
             self._values.clear()
             # The callout may have written minstret: count on from its value.
-            self._base = self.b.sub(self.load_field("minstret"), const(self._retired))
+            self._base = self.b.sub(self.b.add(self.load_field("minstret"), self._entry_value("reach")),
+                                    const(self._retired))
         return result
 
     def _deferred_block(self, kind: str) -> None:
@@ -544,7 +547,8 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self.b.store(self._retired_count(), self.icount)
 
     def _retired_count(self) -> ir.Value:
-        """minstret now: the block's starting count plus what retired since."""
+        """The count now (minstret plus the region's size): the block's
+        starting count plus what retired since."""
         return self.b.add(self._base, const(self._retired)) if self._retired else self._base
 
     def _emit_block(self, blk: Block) -> None:
@@ -581,12 +585,13 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         instruction budget or the dispatcher's next sample (see jit_ctx_t)
         could come before the next check (the interpreter then finishes the
         budget).  Every cycle of the region passes a loop header, so no path
-        between checks runs more than the region's instructions.  One
-        compare does it all: an exit request sets check_limit to 0."""
+        between checks runs more than the region's instructions: the count
+        the region keeps is minstret plus that many, so one compare with
+        check_limit (the load folded in) does it all.  An exit request sets
+        check_limit to 0."""
         self.b.position_at_end(blk.check)
-        limit = self.b.load_atomic(self.field_ptr("check_limit"), "monotonic", 8, typ=I64)
-        reach = self.b.add(self.b.load(self.icount, typ=I64), const(self.info.instructions))
-        stop = self.b.icmp_unsigned(">", reach, limit)
+        limit = self.b.load_volatile(self.field_ptr("check_limit"), 8, typ=I64)
+        stop = self.b.icmp_unsigned(">", self.b.load(self.icount, typ=I64), limit)
         br = self.b.cbranch(stop, self._exit_block(lib.JIT_CHECKED, blk.start, counted=True), blk.body)
         br.set_weights([1, 1000])
 
@@ -733,7 +738,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         for status, blk in self._exits.items():
             self.b.position_at_end(blk)
             self._write_back()
-            self.store_field("minstret", self.b.load(self.icount, typ=I64))
+            self.store_field("minstret", self.b.sub(self.b.load(self.icount, typ=I64), const(self.info.instructions)))
             pc = self.b.load(self.exit_pc, typ=I64)
             self.store_field("pc", pc)
             if status == CHAIN:
@@ -763,7 +768,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def _fill_init(self) -> None:
         self.b.position_at_end(self._init)
         self._load_registers()
-        self.b.store(self.load_field("minstret"), self.icount)
+        self.b.store(self.b.add(self.load_field("minstret"), const(self.info.instructions)), self.icount)
         base = self.load_field("ram_base")
         ram, pages = self.load_field("ram"), self.b.load(self.b.gep(self.ctx, [const(CTX_CODE_PAGES)], source_etype=I8), typ=I64)
         values = {
@@ -771,6 +776,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             "ram_biased": self.b.sub(ram, base),
             "code_pages": pages,
             "pages_biased": self.b.sub(pages, self.b.lshr(base, const(12))),
+            "reach": const(self.info.instructions),
         }
         for name, slot in self._fields.items():
             self.b.store(values[name], slot)

@@ -394,8 +394,10 @@ class IRBuilder:
         tail = f", align {align}" if align else ""
         return self._emit(typ, f"load {typ}, ptr {ptr.ref}{tail}")
 
-    def load_atomic(self, ptr: Value, ordering: str, align: int, typ: Type | None = None) -> Instruction:
-        return self._emit(typ, f"load atomic {typ}, ptr {ptr.ref} {ordering}, align {align}")
+    def load_volatile(self, ptr: Value, align: int, typ: Type | None = None) -> Instruction:
+        """A load done every time it runs, in place (another thread may
+        change the value); unlike an atomic one, x86 folds it into a compare."""
+        return self._emit(typ, f"load volatile {typ}, ptr {ptr.ref}, align {align}")
 
     def store(self, value: Value, ptr: Value) -> Instruction:
         return self._effect(f"store {value.operand()}, ptr {ptr.ref}")
