@@ -5,6 +5,7 @@
 #include "bt.h"
 #include "priv.h"
 #include "fastinterp.h"
+#include "predecode.h"
 #include "jit.h"
 #include "jitcold.h"
 
@@ -380,8 +381,11 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             if (!fetch_offset(c, h, system, pc, &off))
                 break;
             fi_entry_t *page = c->pages[off >> PAGE_SHIFT];
-            if (!page)
-                break;
+            if (!page || !page[(off & PAGE_OFFSET_MASK) >> 1].fn) {
+                if (!fi_predecode(c, h, pc))
+                    break;
+                page = c->pages[off >> PAGE_SHIFT];
+            }
             e = &page[(off & PAGE_OFFSET_MASK) >> 1];
             fi_chain_t *from = link;
             link = 0;
@@ -406,7 +410,7 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             length = e->length;
             next = c->block_next;
         } else {
-            if (!e->fn)   /* not decoded yet, or invalidated by a store */
+            if (!e->fn && !fi_predecode(c, h, pc))   /* not decoded yet, or invalidated by a store */
                 break;
             length = e->length; /* read now: the handler may flush the page */
             next = ((fi_handler)(uintptr_t)e->fn)(h, c, pc, e);

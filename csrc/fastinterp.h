@@ -28,6 +28,7 @@
                               empties one of its entries drops them) */
 
 struct jit_ctx;
+struct fi_decoder;
 
 /* One pre-decoded instruction.  fn is the handler
  * uint64_t fn(hart_t *h, fi_ctx_t *c, uint64_t pc, fi_entry_t *e), which
@@ -113,6 +114,7 @@ typedef struct fi_ctx {
     uint8_t *watch;      /* per RAM page (npages + 1 bytes): FI_PAGE_DECODED, FI_PAGE_BLOCKS, JIT_PAGE_* */
     struct jit_ctx *jit; /* the JIT using this as its cold tier, or NULL */
     uint64_t code_epoch; /* hart_t.code_epoch the entries belong to (fence.i drops them) */
+    struct fi_decoder *decoder; /* pre-decoding tables (predecode.h), or NULL: Python decodes */
     uint64_t stop_on_jump; /* nonzero (with jit): a taken branch or jump counts its target
                               and stops there (FI_JUMP, FI_HOT) for the JIT's dispatch loop */
     /* The process VM's memory window (guest address -> host pointer). */
@@ -134,6 +136,7 @@ typedef struct fi_ctx {
     uint64_t stat_misses, stat_invalidated, stat_flushes;
     uint64_t stat_blocks;     /* blocks copied */
     uint64_t stat_links;      /* chain slots linked */
+    uint64_t stat_decoded;    /* instructions pre-decoded in C */
 } fi_ctx_t;
 
 fi_ctx_t *fi_new(hart_t *h);

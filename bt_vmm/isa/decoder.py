@@ -60,6 +60,11 @@ class Decoder:
             self._narrow[key] = _by_specificity(entries)
         self.decode = lru_cache(maxsize=1 << 16)(self._decode)
 
+    def buckets(self) -> dict[int, list[InsnSpec]]:
+        """The 32-bit specs by opcode | funct3 << 7, in the order decode
+        tries them (most specific first)."""
+        return self._wide
+
     @staticmethod
     def _narrow_key(word: int) -> int:
         return (word & 3) | ((word >> 11) & 0x1C)

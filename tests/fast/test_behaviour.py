@@ -160,8 +160,9 @@ def test_a_write_noted_by_another_engine_drops_the_entries_it_overlaps():
     engine.predecode(h.ptr.pc)
     lib.fi_note_write(engine.ctx, h.ptr, SYSTEM.code + 6, 1)   # inside the second instruction
     assert engine.ctx.stat_invalidated == 1
+    assert not lib.fi_decoded_at(engine.ctx, h.ptr, SYSTEM.code + 4)
     h.ptr.pc = SYSTEM.code + 4
-    assert engine.run_steps(100) == lib.FI_MISS and h.ptr.minstret == 0
+    assert engine.run_steps(3) == lib.FI_STEPS and h.ptr.x[A0] == 3   # decoded again
 
 
 def test_a_misaligned_store_reaching_into_the_code_page_above_drops_its_entries():

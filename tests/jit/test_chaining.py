@@ -40,7 +40,8 @@ def test_a_branch_to_code_translated_later_is_chained():
     """The loop is translated before its second-half path T has run, so the
     branch to T leaves the region through a chain slot; once T has a
     translation of its own the slot points at it and the loop goes to T
-    region to region, without the dispatcher (T returns by jalr)."""
+    region to region, without the dispatcher (T jumps back to the loop
+    header by jalr: T's region does not take the loop in)."""
     A2, T1 = 12, 6
     words = [
         encode("addi", rd=T0, rs1=0, imm=300),
@@ -51,9 +52,11 @@ def test_a_branch_to_code_translated_later_is_chained():
         encode("bne", rs1=T0, rs2=0, off=0x04 - 0x14),   # 0x14 next
         encode("jal", rd=0, off=0),
         encode("addi", rd=A2, rs1=A2, imm=1),       # 0x1c T
+        encode("beq", rs1=T0, rs2=0, off=0x28 - 0x20),
         encode("jalr", rd=0, rs1=RA, imm=0),
+        encode("jal", rd=0, off=0),                 # 0x28 end
     ]
-    ref, jit, eng = run_both(USER, words, hot=2, regs={T1: 150, RA: USER.code + 0x14}, limit=1500)
+    ref, jit, eng = run_both(USER, words, hot=2, regs={T1: 150, RA: USER.code + 0x04}, limit=1500)
     assert_same(ref, jit)
     assert (jit["x"][A0], jit["x"][A2]) == (150, 150)
     assert eng.stats.chain_hits > 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.fast.compiler import SpecialKey, compiler
+from bt_vmm.engines.fast.decodetab import decode_tables
 from bt_vmm.engines.fast.handlers import layout_of
 from bt_vmm.engines.fast.stencils import stencils
 from bt_vmm.engines.reference import ReferenceInterpreter, Tracer, run_until_exit
@@ -30,10 +31,15 @@ MAX_RUN = 64    # instructions pre-decoded per miss, at most
 class FastStats:
     """What --stats prints about the fast interpreter."""
 
-    decoded: int = 0          # instructions pre-decoded
+    in_python: int = 0        # instructions pre-decoded in Python (the rest in C)
     specialised: int = 0      # of which got a handler of their own
     stepped: int = 0          # instructions the reference interpreter ran
     ctx: object = None
+
+    @property
+    def decoded(self) -> int:
+        """Instructions pre-decoded."""
+        return self.in_python + self.ctx.stat_decoded
 
     def summary(self) -> dict[str, float | int]:
         c, comp = self.ctx, compiler()
@@ -74,6 +80,8 @@ class FastInterpreter:
         self.stats = FastStats(ctx=self.ctx)
         self._off = ffi.new("uint64_t *")
         self._handlers = compiler().generic_handlers(self.system) if tracer is None else {}
+        if tracer is None:   # misses pre-decode in C, where the tables cover the code
+            self.ctx.decoder = decode_tables(self.system).ptr
         if tracer is None and not self.system:   # (the system VM's loop takes interrupts between instructions)
             stencils().attach(self.ctx)
 
@@ -157,4 +165,4 @@ class FastInterpreter:
             for e, key in special:
                 e.fn = comp.special[key]
             self.stats.specialised += len(special)
-        self.stats.decoded += len(todo)
+        self.stats.in_python += len(todo)
