@@ -103,9 +103,9 @@ def run_engine(engine: str, program: str, size: int, workdir: pathlib.Path,
 
 def run_first(program: str, size: int, workdir: pathlib.Path) -> Measurement:
     """The JIT's first run of a program: no translations on disk.  Its cache
-    is a fresh directory seeded with the fast tier's handlers and stencils
-    (its "fast" kinds), which depend on the bt-vmm version alone (not on the
-    program) and are not the JIT's compilation."""
+    is a fresh directory seeded with the fast tier's handlers, stencils and
+    pre-decoding tables (its "fast" kinds), which depend on the bt-vmm
+    version alone (not on the program) and are not the JIT's compilation."""
     from bt_vmm.engines.diskcache import DiskCache, default_directory
     from bt_vmm.engines.fast.compiler import DISK_KIND
 

@@ -15,7 +15,7 @@ from bt_vmm.isa import DECODER, IllegalInstruction
 from bt_vmm.isa.decoder import encode_fields
 from bt_vmm.isa.spec import InsnSpec
 
-EXPAND_KIND = "fast-expand"   # the disk-cache kind of the expansion table
+EXPAND_KIND = "fast-expand"   # "fast-": seeded with the handlers into a first run's cache (bench)
 _decode = DECODER.decode.__wrapped__   # (every compressed word once: past the decoder's cache)
 
 
