@@ -55,6 +55,8 @@ int fi_predecode(fi_ctx_t *c, hart_t *h, uint64_t pc)
     if (!d || fi_pc_offset(h, pc, &off))
         return 0;
     uint64_t page_end = (off | 4095) + 1;
+    if (page_end > h->ram_size)
+        page_end = h->ram_size;   /* (a last page RAM fills in part) */
     int n = 0;
     while (n < FI_DEC_RUN && off + 2 <= page_end) {
         const uint8_t *p = h->ram + off;

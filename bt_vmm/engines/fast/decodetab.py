@@ -11,7 +11,7 @@ from functools import cache
 from bt_vmm._core import ffi, lib
 from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.handlers import layout_of
-from bt_vmm.isa import DECODER, IllegalInstruction
+from bt_vmm.isa import DECODER, REGISTRY, IllegalInstruction
 from bt_vmm.isa.decoder import encode_fields
 from bt_vmm.isa.spec import InsnSpec
 
@@ -32,14 +32,14 @@ class DecodeTables:
 
     def __init__(self, handlers: dict[str, int]):
         buckets = DECODER.buckets()
-        specs = [spec for _, spec in sorted({id(s): s for b in buckets.values() for s in b}.items())]
-        index = {id(spec): i for i, spec in enumerate(specs)}
+        specs = list(REGISTRY.insns.values())
+        index = {spec.name: i for i, spec in enumerate(specs)}
         self._specs = ffi.new("fi_dec_spec_t[]", len(specs))
         for entry, spec in zip(self._specs, specs):
             _fill_spec(entry, spec, handlers.get(spec.name, 0))
         starts, members = [0], []
         for bucket in range(lib.FI_DEC_BUCKETS):
-            members += [index[id(s)] for s in buckets.get(bucket, ())]
+            members += [index[s.name] for s in buckets.get(bucket, ())]
             starts.append(len(members))
         self._starts = ffi.new("uint16_t[]", starts)
         self._members = ffi.new("uint16_t[]", members or [0])
@@ -76,7 +76,9 @@ def _valid_values(spec: InsnSpec) -> tuple[int, int] | None:
     """(param index, bit set of its valid values) when ``spec.valid``
     checks one field of at most 6 bits and ignores the others (they come
     as ``**_name``); else None (Python checks)."""
-    code = spec.valid.__code__
+    code = getattr(spec.valid, "__code__", None)
+    if code is None:
+        return None
     named = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     rest = code.co_varnames[len(named)] if code.co_flags & 0x08 else "_"   # CO_VARKEYWORDS
     if len(named) != 1 or named[0] not in spec.params or not rest.startswith("_") \
