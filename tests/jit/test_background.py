@@ -84,7 +84,7 @@ def test_a_failed_build_raises_on_the_guest_thread(monkeypatch):
     h = make_hart(USER, counting_loop(), regs={T2: USER.data}, limit=1 << 40)
     engine = JitEngine(h, hot=2, disk_cache=None)
 
-    def broken(plans, generation, level, top=None):
+    def broken(plans, generation, level, top=None, early=None):
         raise RuntimeError("LLVM said no")
 
     monkeypatch.setattr(engine.cache, "build", broken)
@@ -156,3 +156,29 @@ def test_a_block_being_compiled_is_not_reported_hot_again_and_again(monkeypatch)
         engine.close()
     entries = 300_000 // len(counting_loop())    # of the loop's first block, about
     assert 0 < reports.count(USER.code) <= 2 * entries // (lib.JIT_SNOOZE * 16) + 2
+
+
+def test_each_region_but_the_last_can_be_had_as_soon_as_it_is_compiled():
+    """What a run's first batch does: a region goes its own way (a batch of
+    its own, installed at once) while the next one compiles; the batch
+    returned holds the rest, and all of it runs as the interpreter would."""
+    words = counting_loop()
+    words += [encode("addi", rd=0, rs1=0, imm=0)] * (0x40 // 4 - len(words))
+    words += [encode("addi", rd=13, rs1=13, imm=3), encode("jal", rd=0, off=-0x40 - 4)]
+    h = make_hart(USER, words, regs={T2: USER.data}, limit=1000)
+    engine = JitEngine(h, hot=1 << 30, disk_cache=None, background=False)
+    keys = [engine._key(USER.code), engine._key(USER.code + 0x40)]
+    early = []
+    batch = engine.cache.build({k: engine._plan(k, {}, level=1) for k in keys}, engine.cache.generation,
+                               early=lambda key, b: early.append((key, b)))
+    assert [(key, set(b.regions)) for key, b in early] == [(keys[0], {keys[0]})]
+    assert set(batch.regions) == {keys[1]}
+    assert engine.cache.install(early[0][1]) and engine.cache.install(batch)
+    h.ptr.pc = USER.code + 0x40
+    engine.run()
+    ref = make_hart(USER, words, regs={T2: USER.data}, limit=1000)
+    ref.ptr.pc = USER.code + 0x40
+    ReferenceInterpreter(ref).run()
+    ranges = [(USER.data, 8)]
+    assert_same(snapshot(ref, ranges), snapshot(h, ranges))
+    assert engine.stats.dispatches >= 1 and h.ptr.x[13] == 3

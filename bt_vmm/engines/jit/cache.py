@@ -44,6 +44,18 @@ _VARIANT_CHOICE = random.Random()   # our own: the global generator belongs to t
 _JIT_BITS = lib.JIT_PAGE_CODE | lib.JIT_PAGE_WRITTEN
 
 
+def _batch(built: dict[Key, RegionInfo], objects: dict[str, NativeObject], generation: int, t0: float,
+           from_disk: bool, failed: set[Key]) -> Batch:
+    """The batch of regions ``built``, their code in ``objects`` by name."""
+    for info in built.values():
+        region = objects[info.name]
+        info.code_size = region.code_size
+        info.address = region.address(info.name)
+        if info.chains:
+            info.chain_base = region.address(info.chain_global)
+    return Batch(built, list(objects.values()), generation, time.perf_counter() - t0, from_disk, failed)
+
+
 def _region_name(disk_key: str) -> str:
     """The region's function and module name: unique in a batch, the same in every run."""
     return "r" + disk_key[4:28]
@@ -202,7 +214,8 @@ class CodeCache:
 
     # --- compiling (any thread) ---
     def build(self, plans: dict[Key, RegionPlan], generation: int, level: int | None = None,
-              top: tuple[int, dict[Key, RegionPlan]] | None = None) -> Batch:
+              top: tuple[int, dict[Key, RegionPlan]] | None = None,
+              early: Callable[[Key, Batch], None] | None = None) -> Batch:
         """Translate one region per key, in order, and compile them (a batch
         amortises the thread's start and the switches between tiers), each
         region in a module of its own so that the disk cache holds each on
@@ -211,7 +224,11 @@ class CodeCache:
         comes first, instead of being cut at every warm block.  ``level``: LLVM
         optimisation level (default: the cache's).  ``top``: (a higher
         level, plans for it): a region the disk cache holds at that level
-        is taken from there instead (a warm run skips the first tier)."""
+        is taken from there instead (a warm run skips the first tier).
+        ``early``: gets each region compiled here but the last as a batch of
+        its own once it is loaded (installed while the rest compile, with
+        the shapes translating them together gave); the batch returned
+        holds the others."""
         level = self.opt_level if level is None else level
         t0 = time.perf_counter()
         failed: set[Key] = set()
@@ -248,19 +265,20 @@ class CodeCache:
         if not built:
             return Batch({}, [], generation, time.perf_counter() - t0, False, failed)
 
-        def compiled(name: str, obj: bytes) -> None:
+        last = list(modules)[-1] if modules else None
+
+        def compiled(name: str, obj: bytes) -> NativeObject | None:
             disk_key, log = stores[name]
             key = next(k for k, i in built.items() if i.name == name)
             self.disk.put(f"{disk_key}-{_VARIANT_CHOICE.randrange(VARIANTS)}", replay.pack(log, {key: built[key]}, obj))
+            region = NativeObject(obj)
+            if early is None or name == last:
+                return region
+            early(key, _batch({key: built.pop(key)}, {name: region}, generation, t0, False, set()))
+            return None
 
         objects = self._compile(modules, loaded, level, compiled)
-        for info in built.values():
-            region = objects[info.name]
-            info.code_size = region.code_size
-            info.address = region.address(info.name)
-            if info.chains:
-                info.chain_base = region.address(info.chain_global)
-        return Batch(built, list(objects.values()), generation, time.perf_counter() - t0, not stores, failed)
+        return _batch(built, objects, generation, t0, not stores, failed)
 
     def _disk_key(self, key: Key, plan: RegionPlan, level: int) -> str:
         return self.disk.key("jit", _digest(), f"O{level}", replay.signature({key: plan}))
@@ -301,16 +319,16 @@ class CodeCache:
         return None
 
     def _compile(self, modules: dict[str, str], loaded: dict[str, NativeObject], level: int,
-                 compiled: Callable[[str, bytes], None]) -> dict[str, NativeObject]:
+                 compiled: Callable[[str, bytes], NativeObject | None]) -> dict[str, NativeObject]:
         """Each region's machine code, loaded: the stored ones (``loaded``)
         and those compiled from their IR by LLVM (``compiled`` gets each new
-        object)."""
+        object and loads it; None: it went its own way)."""
         target = self._target_machine(level) if modules else None
         try:
             for name, text in modules.items():
-                obj = self._object_code(name, text, target, level)
-                compiled(name, obj)
-                loaded[name] = NativeObject(obj)
+                region = compiled(name, self._object_code(name, text, target, level))
+                if region is not None:
+                    loaded[name] = region
         except BaseException:
             for done in loaded.values():
                 done.close()

@@ -187,15 +187,20 @@ class JitEngine:
                 top: tuple[int, dict[Key, RegionPlan]] | None = None) -> None:
         """Build the batch (on the compile thread, unless there is none)."""
         keys, generation = list(plans), self.cache.generation
+        worker = self.worker
+        # A run's first batch: LLVM's start-up is ahead of it, and nothing
+        # runs natively yet; each region goes in as soon as it is compiled.
+        early = None if worker is None or self.cache.batches or self.pending else \
+            lambda key, batch: worker.publish(([key], batch))
 
         def job() -> tuple[list[Key], Batch]:
-            return keys, self.cache.build(plans, generation, level, top)
+            return keys, self.cache.build(plans, generation, level, top, early)
 
-        if self.worker is None:
+        if worker is None:
             self._install(*job())
         else:
             self.pending.update(keys)
-            self.worker.submit(job, priority=level)   # code leaving the cold tier first
+            worker.submit(job, priority=level)   # code leaving the cold tier first
 
     def _tier_up(self, address: int) -> None:
         """Compile a region sampled ``tier_up`` times again at

@@ -72,6 +72,13 @@ class CompileThread(Generic[T]):
             self._taken.notify_all()
         return done
 
+    def publish(self, result: T) -> None:
+        """A result of the running job ready before the job ends (on the
+        compile thread, from inside the job)."""
+        with self._lock:
+            self._done.append(result)
+        self._notify()
+
     @property
     def busy(self) -> bool:
         return self._thread is not None
@@ -96,8 +103,6 @@ class CompileThread(Generic[T]):
                     result: T | BaseException = job()
                 except BaseException as exc:   # re-raised on the guest's thread
                     result = exc
-                with self._lock:
-                    self._done.append(result)
-                self._notify()
+                self.publish(result)
         finally:
             _count_running(-1)
