@@ -28,7 +28,7 @@ typedef struct {
     uint8_t nfields;
     uint8_t valid_field;   /* the field valid_values checks, or FI_DEC_NONE */
     uint64_t valid_values; /* bit v: the field's value v is a valid encoding */
-    fi_dec_field_t fields[FI_DEC_FIELDS];   /* in the order of the handler's slots */
+    fi_dec_field_t fields[FI_DEC_FIELDS];   /* in the order of the spec's operands, each naming its slot */
 } fi_dec_spec_t;
 
 typedef struct fi_decoder {

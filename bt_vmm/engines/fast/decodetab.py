@@ -5,6 +5,7 @@ expansion (every compressed word decoded once: ~0.3 s, kept in the disk
 cache beside the handlers, since it depends on the ISA alone)."""
 from __future__ import annotations
 
+import inspect
 from array import array
 from functools import cache
 
@@ -76,16 +77,12 @@ def _valid_values(spec: InsnSpec) -> tuple[int, int] | None:
     """(param index, bit set of its valid values) when ``spec.valid``
     checks one field of at most 6 bits and ignores the others (they come
     as ``**_name``); else None (Python checks)."""
-    code = getattr(spec.valid, "__code__", None)
-    if code is None:
+    params = inspect.signature(spec.valid).parameters.values()
+    named = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    ignored = all(p.kind == p.VAR_KEYWORD and p.name.startswith("_") for p in params if p.name not in named)
+    if len(named) != 1 or not ignored or named[0] not in spec.params or spec.encoding.fields[named[0]].width > 6:
         return None
-    named = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-    rest = code.co_varnames[len(named)] if code.co_flags & 0x08 else "_"   # CO_VARKEYWORDS
-    if len(named) != 1 or named[0] not in spec.params or not rest.startswith("_") \
-            or spec.encoding.fields[named[0]].width > 6:
-        return None
-    field = spec.encoding.fields[named[0]]
-    values = sum(1 << v for v in range(1 << field.width) if spec.valid(**{named[0]: v}))
+    values = sum(1 << v for v in range(1 << spec.encoding.fields[named[0]].width) if spec.valid(**{named[0]: v}))
     return spec.params.index(named[0]), values
 
 

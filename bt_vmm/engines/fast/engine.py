@@ -24,7 +24,6 @@ from bt_vmm.isa import DECODER, Decoded, IllegalInstruction
 
 M64 = (1 << 64) - 1
 PAGE = 4096
-MAX_RUN = 64    # instructions pre-decoded per miss, at most
 
 
 @dataclass
@@ -123,7 +122,7 @@ class FastInterpreter:
         off = self._off[0]
         page_end = (off | (PAGE - 1)) + 1
         todo: list[tuple[int, Decoded]] = []
-        while len(todo) < MAX_RUN:
+        while len(todo) < lib.FI_DEC_RUN:   # (as the C pre-decoder does)
             d = self._decode_at(off, page_end)
             if d is None:
                 break

@@ -107,7 +107,6 @@ class Block:
     start: int
     check: ir.Block
     body: ir.Block
-    length: int = 0
 
 
 @dataclass
@@ -190,7 +189,6 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._leave_used = False
         self._wrote = False   # has the instruction written a register yet?
         self._links = False   # has it written its return address (a call)?
-        self._guarded = 0     # instructions it ran as selects (see _guard)
         self._return_sites: set[int] = set()   # after the region's calls
         self._indirects: list[ir.SwitchInstr] = []   # its indirect jumps, cases added at the end
 
@@ -556,7 +554,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._values.clear()
         self.fp_pending = False
         self._base, self._retired = self.b.load(self.icount, typ=I64), 0
-        pc, n = blk.start, 0
+        pc, first = blk.start, self.info.instructions
         while True:
             fetched = self.plan.fetch(pc)
             if fetched is None:  # outside RAM or another page: the dispatcher decides
@@ -564,21 +562,23 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
                 self.b.branch(self._goto(pc, external=True))
                 break
             raw, paddr = fetched
-            self.info.code.append((paddr, raw))
-            self.info.pages.update({paddr // PAGE, (paddr + (3 if raw & 3 == 3 else 1)) // PAGE})
-            n += 1
-            self.info.instructions += 1
+            self._translated(paddr, raw)
             nxt = self._emit_insn(pc, raw)
             if nxt is None:
                 break
-            n += self._guarded
             pc = nxt
-            if n >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
+            if self.info.instructions - first >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
                     or self.info.instructions >= self.plan.max_insns:
                 self._end_block()
                 self.b.branch(self._goto(pc, external=False))
                 break
-        blk.length = n
+
+    def _translated(self, paddr: int, raw: int) -> None:
+        """Count an instruction into the region, with the code it was
+        translated from (checked when installed, kept in the disk cache)."""
+        self.info.code.append((paddr, raw))
+        self.info.pages.update({paddr // PAGE, (paddr + (3 if raw & 3 == 3 else 1)) // PAGE})
+        self.info.instructions += 1
 
     def _fill_check(self, blk: Block) -> None:
         """Entry points and loop headers: stop for an exit request, or when the
@@ -604,7 +604,6 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         it ends here."""
         self.pc, self.raw, self.length = pc, raw, 4 if raw & 3 == 3 else 2
         self._called, self._leave_used, self._wrote, self._links = False, False, False, False
-        self._guarded = 0
         try:
             d = DECODER.decode(raw)
             self.raw, self._spec = d.raw, d.spec
@@ -678,14 +677,11 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         before = {r: self.x(r) for r in written}
         for pc, paddr, raw, d, _ in body:
             self.pc, self.raw, self.length = pc, d.raw, d.length
-            self.info.code.append((paddr, raw))
-            self.info.pages.update({paddr // PAGE, (paddr + d.length - 1) // PAGE})
+            self._translated(paddr, raw)
             d.spec.semantics(self, *d.args)
         for r in written:
             self.set_x(r, self.select(skip, before[r], self.x(r)))
         self._base = self.b.add(self._base, self.b.select(skip, const(0), const(len(body))))
-        self.info.instructions += len(body)
-        self._guarded = len(body)
 
     def _return_site(self, pc: int) -> None:
         """A call's return address: into the region if it has run, so that
