@@ -77,11 +77,11 @@ void bt_jit_offer(jit_ctx_t *c, hart_t *h)
     bt_request_exit(h, EXIT_REQ_YIELD);
 }
 
-void bt_jit_snooze(jit_ctx_t *c, uint64_t pc)
+void bt_jit_snooze(jit_ctx_t *c, uint64_t pc, uint64_t times)
 {
     jit_hot_t *e = jit_hot_entry(c, pc);
     if (e->pc == pc)
-        e->next = e->count + JIT_SNOOZE * c->hot_threshold;
+        e->next = e->count + times * c->hot_threshold;
 }
 
 /* A sample found the region at function address fn running: nonzero

@@ -117,10 +117,10 @@ void bt_jit_clear_ic(jit_ctx_t *c);   /* empties the indirect-jump cache */
 /* Forget the cold tier's block-entry counts (so that code becomes hot again
  * after its translations are dropped). */
 void bt_jit_clear_hot(jit_ctx_t *c);
-/* pc's block has nothing to gain from JIT_RUN_HOT for a while (its region
- * is being compiled): the next one comes after JIT_SNOOZE times the
- * threshold, not after the threshold. */
-void bt_jit_snooze(jit_ctx_t *c, uint64_t pc);
+/* The next JIT_RUN_HOT for pc's block comes after ``times`` times the
+ * threshold: JIT_SNOOZE while it has nothing to gain from one (its region
+ * is being compiled), 1 to start counting afresh. */
+void bt_jit_snooze(jit_ctx_t *c, uint64_t pc, uint64_t times);
 #define JIT_SNOOZE 16
 /* From the compile thread: translations are ready.  The thread running the
  * guest leaves native code at its next check and bt_jit_run returns

@@ -3,6 +3,9 @@ block entries are counted natively, and each tier's stores keep the other
 tier's code coherent with memory."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Callable
+
 from bt_vmm._core import lib
 
 from bt_vmm.engines.jit import JitEngine
@@ -147,8 +150,73 @@ def test_a_block_reached_while_its_batch_is_built_is_translated_if_left_out():
     eng.pending.add(key)
     eng._hot(h.ptr)
     assert key in eng.wanted and key not in eng.cache
-    eng._install([key], Batch({}, [], eng.cache.generation, 0.0, False))
+    eng._install([key], Batch({}, [], eng.cache.generation, 0.0, False), set())
     assert key in eng.cache and not eng.wanted
+
+
+def loop_with_a_join() -> list[int]:
+    """A loop whose second block is the target of a forward branch over a
+    store (not made a select): a block inside the loop's region."""
+    return [
+        encode("addi", rd=A0, rs1=A0, imm=1),
+        encode("andi", rd=T1, rs1=A0, imm=3),
+        encode("bne", rs1=T1, rs2=0, off=8),
+        encode("sd", rs1=T2, rs2=A0, imm=0),
+        encode("addi", rd=T0, rs1=T0, imm=1),      # 0x10: the join
+        encode("jal", rd=0, off=-0x14),
+    ]
+
+
+def _cold_loop_with_a_join():
+    """An engine that ran loop_with_a_join in the cold tier (the join's
+    entries counted), and the keys of the loop and of the join."""
+    h = make_hart(USER, loop_with_a_join(), regs={T2: USER.data}, limit=5000)
+    eng = JitEngine(h, hot=1 << 20, disk_cache=None, background=False)
+    assert eng.run() == lib.EXIT_LIMIT
+    return eng, eng._key(USER.code), eng._key(USER.code + 0x10)
+
+
+def _install_region(eng: JitEngine, key) -> None:
+    """Translate and install the region at ``key`` (the loop: the join inside)."""
+    assert eng.cache.install(eng.cache.build({key: eng._plan(key, {}, 1)}, eng.cache.generation))
+    assert (key[0] + 0x10, key[1] + 0x10, key[2]) in eng.cache.inner
+
+
+def _waiting_batch(eng: JitEngine, key) -> Callable:
+    """Submit a batch for ``key`` and return its job, not started."""
+    jobs = []
+    eng.worker = SimpleNamespace(submit=lambda job, priority: jobs.append(job))
+    eng._submit({key: eng._plan(key, {}, eng.cache.opt_level)}, eng.cache.opt_level)
+    eng.worker = None
+    return jobs[0]
+
+
+def test_a_block_a_region_took_in_while_its_batch_waited_is_left_out():
+    """A block hot in the cold tier is often not reached from outside any
+    more once its loop is translated (qsort's blocks all got hot at once,
+    and each became a copy of the whole function): if a region installed
+    while its batch waited holds it, the batch leaves it out, and it gets
+    hot again after the threshold if the dispatcher still reaches it."""
+    eng, loop, join = _cold_loop_with_a_join()
+    lib.bt_jit_snooze(eng.cache.ctx, join[0], lib.JIT_SNOOZE)
+    job = _waiting_batch(eng, join)
+    _install_region(eng, loop)
+    keys, batch, covered = job()
+    assert covered == {join} and not batch.regions
+    eng._install(keys, batch, covered)
+    assert not eng.pending and join not in eng.cache
+    counters = {pc: (count, next_) for pc, count, next_ in zip(*[iter(eng._counters.tolist())] * 3)}
+    count, next_ = counters[join[0]]
+    assert next_ - count == eng.hot   # hot again after the threshold, not after a snooze
+
+
+def test_a_block_the_dispatcher_reaches_inside_a_region_gets_its_own():
+    """Already inside a region when it got hot, a block is reached from
+    outside it (a return site, say): its batch builds it."""
+    eng, loop, join = _cold_loop_with_a_join()
+    _install_region(eng, loop)
+    keys, batch, covered = _waiting_batch(eng, join)()
+    assert not covered and set(batch.regions) == {join}
 
 
 def two_loops_in_turn() -> list[int]:

@@ -94,7 +94,7 @@ class JitEngine:
         self.untranslatable: set[Key] = set()
         self.pending: set[Key] = set()   # being translated on the compile thread
         self.wanted: set[Key] = set()    # pending keys the dispatcher kept reaching meanwhile
-        self.worker: CompileThread[tuple[list[Key], Batch]] | None = \
+        self.worker: CompileThread[tuple[list[Key], Batch, set[Key]]] | None = \
             CompileThread(self._offer, SETTLE) if background and tracer is None else None
         self._paddr = ffi.new("uint64_t *")
         self._system = hart.ptr.machine_kind == lib.MACHINE_SYSTEM
@@ -153,17 +153,25 @@ class JitEngine:
                 raise result
             self._install(*result)
 
-    def _install(self, keys: list[Key], batch: Batch) -> None:
+    def _install(self, keys: list[Key], batch: Batch, covered: set[Key]) -> None:
+        """Install a batch built for ``keys``; ``covered``: those left out
+        because regions installed meanwhile hold them."""
         self.pending.difference_update(keys)
         self.untranslatable |= batch.failed
         self.cache.install(batch)
         # A warm key of the batch may have been left out (it lies inside a
         # region built before it); if the dispatcher kept reaching it, it
         # needs a region of its own (a return site, say).
-        again = [k for k in keys if k in self.wanted and k not in self.cache and k not in self.untranslatable]
+        again = [k for k in keys if k in self.wanted and k not in covered and k not in self.cache
+                 and k not in self.untranslatable]
         self.wanted.difference_update(keys)
         for key in again:
             self._translate_hot(key)
+        # Reached before the regions holding them went in, which says
+        # nothing about now: they get hot again if the dispatcher still
+        # reaches them.
+        for key in covered:
+            lib.bt_jit_snooze(self.cache.ctx, key[0], 1)
 
     def _key(self, pc: int) -> Key | None:
         if lib.bt_jit_phys(self.hart.ptr, pc, self._paddr):
@@ -173,12 +181,12 @@ class JitEngine:
     def _hot(self, h) -> None:
         key = self._key(h.pc)
         if key is None or key in self.cache or key in self.untranslatable:
-            lib.bt_jit_snooze(self.cache.ctx, h.pc)
+            lib.bt_jit_snooze(self.cache.ctx, h.pc, lib.JIT_SNOOZE)
         elif key in self.pending:
             # Being compiled: noted once; until its batch is in, coming back
             # here would only wait for the compile thread's hold on the GIL.
             self.wanted.add(key)
-            lib.bt_jit_snooze(self.cache.ctx, h.pc)
+            lib.bt_jit_snooze(self.cache.ctx, h.pc, lib.JIT_SNOOZE)
         else:
             self._translate_hot(key)
 
@@ -191,10 +199,17 @@ class JitEngine:
         # A run's first batch: LLVM's start-up is ahead of it, and nothing
         # runs natively yet; each region goes in as soon as it is compiled.
         early = None if worker is None or self.cache.batches or self.pending else \
-            lambda key, batch: worker.publish(([key], batch))
+            lambda key, batch: worker.publish(([key], batch, set()))
+        # Keys that batches ahead of this one put inside a region are left
+        # out: a block hot in the cold tier is often not reached from
+        # outside once its loop or function is translated (qsort's blocks
+        # got hot together, and each was a copy of the whole function).
+        inside = {k for k in keys if k in self.cache.inner} if level < TOP_LEVEL else set(keys)
 
-        def job() -> tuple[list[Key], Batch]:
-            return keys, self.cache.build(plans, generation, level, top, early)
+        def job() -> tuple[list[Key], Batch, set[Key]]:
+            covered = {k for k in keys if k not in inside and k in self.cache.inner}
+            todo = {k: p for k, p in plans.items() if k not in covered}
+            return keys, self.cache.build(todo, generation, level, top, early), covered
 
         if worker is None:
             self._install(*job())
