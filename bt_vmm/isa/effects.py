@@ -1,14 +1,24 @@
 """What an instruction's semantics do, found by running them over a builder
-that only records: whether they stay within the integer registers (no
+that only records.
+
+register_effects: whether they stay within the integer registers (no
 memory, no control flow, no callouts, no FP state), which registers they
 write and which operations they use.  A translator may execute such an
 instruction speculatively: it has no effect but its register writes, and it
-cannot fault."""
+cannot fault.
+
+control_flow: where it may go next, as far as the instruction alone says
+(the static targets of direct branches and jumps).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+from bt_vmm.isa import DECODER, IllegalInstruction
 from bt_vmm.isa.decoder import Decoded
+
+M64 = (1 << 64) - 1
 
 # The builder protocol's operations on values: pure functions of their inputs.
 VALUE_OPS = frozenset({
@@ -64,3 +74,58 @@ def register_effects(d: Decoded, pc: int) -> RegisterEffects | None:
     except _Effect:
         return None
     return RegisterEffects(frozenset(rec.writes), frozenset(rec.ops))
+
+
+@dataclass(frozen=True)
+class ControlFlow:
+    targets: tuple[int, ...]   # offsets from the instruction's pc of its direct targets
+    falls_through: bool        # may go on at the next instruction
+    indirect: bool             # may go to a computed address (jalr)
+
+
+class _FlowRecorder:
+    """A builder whose values are opaque except the pc and constants added
+    to it: it records the jumps and branches."""
+
+    _VALUE = object()
+
+    def __init__(self, length: int):
+        self.pc, self.length = 0, length
+        self.targets: list[int] = []
+        self.jumps = False      # unconditionally
+        self.indirect = False
+
+    def x(self, r: int):
+        return 0 if r == 0 else self._VALUE
+
+    def add(self, a, b):
+        return (a + b) & M64 if isinstance(a, int) and isinstance(b, int) else self._VALUE
+
+    def jump(self, target) -> None:
+        self.jumps = True
+        self._to(target)
+
+    def branch(self, c, target) -> None:
+        self._to(target)
+
+    def _to(self, target) -> None:
+        if isinstance(target, int):
+            self.targets.append(target)
+        else:
+            self.indirect = True
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: self._VALUE
+
+
+@lru_cache(maxsize=1 << 14)
+def control_flow(raw: int) -> ControlFlow | None:
+    """Where the instruction with bits ``raw`` goes (None: illegal)."""
+    try:
+        d = DECODER.decode(raw)
+    except IllegalInstruction:
+        return None
+    rec = _FlowRecorder(d.length)
+    d.spec.semantics(rec, *d.args)
+    offsets = tuple(t - (1 << 64) if t >> 63 else t for t in rec.targets)
+    return ControlFlow(offsets, not rec.jumps, rec.indirect)

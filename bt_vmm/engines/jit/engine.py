@@ -226,7 +226,8 @@ class JitEngine:
         if info is None or info.level >= TOP_LEVEL or key in self.pending:
             return
         plan = dataclasses.replace(self._plan(key, {}, TOP_LEVEL),
-                                   executed=info.starts.__contains__, entries=lambda vpc, paddr: False)
+                                   executed=info.starts.__contains__, entries=lambda vpc, paddr: False,
+                                   loop=lambda vpc, paddr: False)
         self._submit({key: plan}, TOP_LEVEL)
 
     def _heat(self) -> dict[int, int]:
@@ -261,12 +262,15 @@ class JitEngine:
             entry; regions installed earlier only for a bridge: their code
             is translated again instead, one more copy, but no crossing
             between regions either."""
-            target_key = (target, target_paddr, mode)
-            region = self.cache.building.get(target_key)
+            region = self.cache.building.get((target, target_paddr, mode))
             if region is None and bridge():
-                region = self.cache.entries.get(target_key)
+                region = self.cache.entries.get((target, target_paddr, mode))
                 return region is not None and vpc not in region.chains
             return region is not None and vpc not in region.starts and vpc not in region.chains
+
+        def loop(target: int, target_paddr: int) -> bool:
+            region = self.cache.entries.get((target, target_paddr, mode))
+            return region is not None and target in region.loops and vpc not in region.chains
 
         def bridge() -> bool:
             """Is this entry's code translated already, in a region the size
@@ -284,7 +288,7 @@ class JitEngine:
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
         return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region, ram_window=self._ram_window,
-                          heat=lambda pc: heat.get(pc, 0).bit_length())
+                          heat=lambda pc: heat.get(pc, 0).bit_length(), loop=loop)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

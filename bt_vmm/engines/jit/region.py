@@ -34,7 +34,7 @@ from bt_vmm.engines.jit import fastfp
 from bt_vmm.engines.jit.backend import I1, I8, I64, PTR, IRValues, const
 from bt_vmm.engines.jit.layout import offset
 from bt_vmm.isa import DECODER, IllegalInstruction
-from bt_vmm.isa.effects import register_effects
+from bt_vmm.isa.effects import control_flow, register_effects
 
 M64 = (1 << 64) - 1
 PAGE = 4096
@@ -88,8 +88,11 @@ class RegionPlan:
     # (vpc, paddr) starts another region (translated, or built before it in the batch):
     # branch there through the dispatcher instead of translating it again
     heat: Callable[[int], int] = lambda vpc: 0
-    # entries into the block at vpc the cold tier counted (0: not counted, e.g.
+    # entries into the block at vpc the cold tier counted, log2 (0: not counted, e.g.
     # only reached by falling through: it inherits the heat of its predecessor)
+    loop: Callable[[int, int], bool] = lambda vpc, paddr: False
+    # (vpc, paddr) is the header of a loop of a region translated already,
+    # and that region does not lead back here
     ram_window: tuple[int, int] = (0, 0)
     # process VM: (lowest address, its distance to the last 8-byte slot) of
     # the guest's RAM, fixed for the hart's life: constants in the bounds check
@@ -122,6 +125,7 @@ class RegionInfo:
     chain_base: int = 0                            # its address, once compiled
     starts: set[int] = field(default_factory=set)  # virtual pcs of its blocks
     entry_points: set[int] = field(default_factory=set)  # where it may be entered: entry, loop headers
+    loops: set[int] = field(default_factory=set)   # its loop headers (targets of backward branches)
     level: int = 0                                 # the optimisation level it was compiled at
     code_size: int = 0                             # machine code bytes of its object
     code: list[tuple[int, int]] = field(default_factory=list)   # (paddr, bits) translated
@@ -189,6 +193,8 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._leave_used = False
         self._wrote = False   # has the instruction written a register yet?
         self._links = False   # has it written its return address (a call)?
+        self._guard_end = None   # where it goes on after instructions it may skip (see _guard)
+        self._leaders: set[int] = set()
         self._return_sites: set[int] = set()   # after the region's calls
         self._indirects: list[ir.SwitchInstr] = []   # its indirect jumps, cases added at the end
 
@@ -506,9 +512,19 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._stubs.append(stub)
         if (not external and target not in self.blocks and self._allowed(self.pc, target)
                 and self.plan.executed(target)
-                and (fetched := self.plan.fetch(target)) and not self.plan.entries(target, fetched[1])):
+                and (fetched := self.plan.fetch(target)) and not self._elsewhere(target, fetched[1])):
             heapq.heappush(self._queue, (-(self.plan.heat(target) or self._heat), next(self._order), target))
         return stub.block
+
+    def _elsewhere(self, target: int, paddr: int) -> bool:
+        """Is the code at ``target`` left to another region?  One that starts
+        there (see RegionPlan.entries), or a loop translated already that
+        this code enters (a forward branch: not one of its own loops): in
+        a region of its own a loop keeps the host's registers to itself
+        (sha256's rounds loop ran 8% slower inside the region of its whole
+        function), and a copy would only make this region bigger to
+        compile."""
+        return self.plan.entries(target, paddr) or (target > self.pc and self.plan.loop(target, paddr))
 
     def _allowed(self, source: int, target: int) -> bool:
         """May a direct branch stay inside the region?  In a system VM only
@@ -522,6 +538,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     # ------------------------------------------------------------------
     # translation
     def translate(self) -> RegionInfo:
+        self._leaders = self._find_leaders()
         heapq.heappush(self._queue, (-self._heat, next(self._order), self.info.entry))
         while self._queue and self.info.instructions < self.plan.max_insns:
             heat, _, start = heapq.heappop(self._queue)
@@ -533,6 +550,33 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self.info.blocks = len(self.blocks)
         self.info.starts = set(self.blocks)
         return self.info
+
+    def _find_leaders(self) -> set[int]:
+        """Where the direct branches and jumps of the code the region may
+        grow into go (the code that ran, reachable from the entry): a block
+        that runs into one ends there and goes on in the block there, so
+        that no code is translated twice (a loop entered in its middle, a
+        loop after the code before it)."""
+        leaders: set[int] = set()
+        todo, seen, budget = [self.info.entry], set(), self.plan.max_insns
+        while todo and budget > 0:
+            pc = todo.pop()
+            while pc not in seen and budget > 0 and (fetched := self.plan.fetch(pc)) is not None \
+                    and (flow := control_flow(fetched[0])) is not None:
+                seen.add(pc)
+                budget -= 1
+                nxt = (pc + (4 if fetched[0] & 3 == 3 else 2)) & M64
+                if not (flow.targets or flow.indirect or not flow.falls_through):
+                    pc = nxt
+                    continue
+                targets = [t for t in ((pc + off) & M64 for off in flow.targets)
+                           if self._allowed(pc, t) and self.plan.executed(t)]
+                leaders.update(targets)
+                todo += targets
+                if self._allowed(pc, nxt) and self.plan.executed(nxt):   # a fall-through, a return site
+                    todo.append(nxt)
+                break
+        return leaders
 
     def _new_block(self, start: int) -> None:
         self.blocks[start] = Block(start, self.fn.append_basic_block(f"chk_{start:x}"),
@@ -568,7 +612,8 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
                 break
             pc = nxt
             if self.info.instructions - first >= self.plan.max_block or pc // PAGE != blk.start // PAGE \
-                    or self.info.instructions >= self.plan.max_insns:
+                    or self.info.instructions >= self.plan.max_insns \
+                    or (pc in self._leaders and pc != self._guard_end):
                 self._end_block()
                 self.b.branch(self._goto(pc, external=False))
                 break
@@ -604,6 +649,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         it ends here."""
         self.pc, self.raw, self.length = pc, raw, 4 if raw & 3 == 3 else 2
         self._called, self._leave_used, self._wrote, self._links = False, False, False, False
+        self._guard_end = None
         try:
             d = DECODER.decode(raw)
             self.raw, self._spec = d.raw, d.spec
@@ -626,6 +672,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             return fall
         if isinstance(nxt, tuple) and (skipped := self._skippable(fall, nxt[2])):
             self._guard(nxt[1], skipped)
+            self._guard_end = nxt[2]   # (a leader, but the block goes on there)
             return nxt[2]
         self._end_block()
         if isinstance(nxt, int):
@@ -705,13 +752,14 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
                 target = self.blocks[stub.target]
                 self.b.branch(target.check if backward else target.body)
                 if backward:
-                    headers.add(stub.target)
+                    self.info.loops.add(stub.target)
             elif not self.system and not stub.external:
                 # Process VM: on to the target's translation through a chain slot.
                 self.info.chains.append(stub.target)
                 self.b.branch(self._exit_block(CHAIN, stub.target, counted=True, slot=len(self.info.chains) - 1))
             else:
                 self.b.branch(self._exit_block(lib.JIT_OK, stub.target, counted=True))
+        headers |= self.info.loops
         sites = sorted(pc for pc in self._return_sites if pc in self.blocks)[:MAX_RETURN_SITES]
         for switch in self._indirects:
             for pc in sites:
