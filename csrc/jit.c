@@ -84,6 +84,12 @@ void bt_jit_snooze(jit_ctx_t *c, uint64_t pc, uint64_t times)
         e->next = e->count + times * c->hot_threshold;
 }
 
+uint64_t bt_jit_entries(jit_ctx_t *c, uint64_t pc)
+{
+    jit_hot_t *e = jit_hot_entry(c, pc);
+    return e->pc == pc ? e->count : 0;
+}
+
 /* A sample found the region at function address fn running: nonzero
  * when that makes it hot (each region once; a region that fails to tier up
  * stays where it is). */

@@ -121,6 +121,8 @@ void bt_jit_clear_hot(jit_ctx_t *c);
  * threshold: JIT_SNOOZE while it has nothing to gain from one (its region
  * is being compiled), 1 to start counting afresh. */
 void bt_jit_snooze(jit_ctx_t *c, uint64_t pc, uint64_t times);
+/* The cold tier's count of entries into pc's block (0: not counted). */
+uint64_t bt_jit_entries(jit_ctx_t *c, uint64_t pc);
 #define JIT_SNOOZE 16
 /* From the compile thread: translations are ready.  The thread running the
  * guest leaves native code at its next check and bt_jit_run returns

@@ -232,6 +232,37 @@ def two_loops_in_turn() -> list[int]:
     ]
 
 
+def test_a_warm_block_that_stopped_running_is_left_out_of_the_first_batch(monkeypatch):
+    """A run's first batch takes the warm blocks with the hot one, but not
+    those that have stopped running by the time LLVM is loaded (glibc's
+    tunables loop, which runs before main): nor do they join later
+    batches as warm company."""
+    h = make_hart(USER, two_loops_in_turn(), limit=2000)
+    eng = JitEngine(h, hot=1 << 20, disk_cache=None, background=False)
+    first, second = eng._key(USER.code + 0x04), eng._key(USER.code + 0x10)
+    counted = lambda: eng._heat()[first[0]]   # noqa: E731
+    assert eng.run() == lib.EXIT_LIMIT       # inside the first loop
+    warm = {first: counted()}
+    h.ptr.insn_limit = 10_000
+    eng.run()                                # the first loop ran on, then ended
+    assert not eng._stopped(warm) and not eng.stopped
+    warm = {first: counted()}
+    h.ptr.insn_limit = 20_000
+    eng.run()                                # only the second loop ran since
+    assert eng._stopped(warm) == {first} and eng.stopped == {first}
+    jobs = []   # the first batch, with the first loop as warm company
+    eng.worker = SimpleNamespace(submit=lambda job, priority: jobs.append(job))
+    eng._submit({k: eng._plan(k, {}, 1) for k in (second, first)}, 1, None, {first: counted()})
+    eng.worker = None
+    keys, batch, left_out = jobs[0]()
+    assert left_out == {first} and set(batch.regions) == {second}
+    submitted = []
+    monkeypatch.setattr(eng, "_submit", lambda plans, *rest: submitted.append(list(plans)))
+    eng.hot = 2 * counted()                  # the first loop is warm by its count
+    eng._translate_hot(second)
+    assert submitted == [[second]]
+
+
 def test_each_sampled_region_is_compiled_again_at_the_top_level():
     """Samples are counted per region, the one that stopped for the sample:
     the second loop's region tiers up once the first loop's has."""

@@ -17,6 +17,7 @@ from bt_vmm.engines.fast.engine import FastInterpreter
 from bt_vmm.engines.jit.cache import Batch, CodeCache, JitStats, Key
 from bt_vmm.engines.jit.region import PAGE, RegionPlan
 from bt_vmm.engines.jit.worker import CompileThread
+from bt_vmm.engines.llvmsetup import init_llvm
 from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Tracer, Trap, run_until_exit
 
 M64 = (1 << 64) - 1
@@ -94,6 +95,7 @@ class JitEngine:
         self.untranslatable: set[Key] = set()
         self.pending: set[Key] = set()   # being translated on the compile thread
         self.wanted: set[Key] = set()    # pending keys the dispatcher kept reaching meanwhile
+        self.stopped: set[Key] = set()   # warm keys that had stopped running (see _stopped)
         self.worker: CompileThread[tuple[list[Key], Batch, set[Key]]] | None = \
             CompileThread(self._offer, SETTLE) if background and tracer is None else None
         self._paddr = ffi.new("uint64_t *")
@@ -153,24 +155,24 @@ class JitEngine:
                 raise result
             self._install(*result)
 
-    def _install(self, keys: list[Key], batch: Batch, covered: set[Key]) -> None:
-        """Install a batch built for ``keys``; ``covered``: those left out
-        because regions installed meanwhile hold them."""
+    def _install(self, keys: list[Key], batch: Batch, left_out: set[Key]) -> None:
+        """Install a batch built for ``keys``; ``left_out``: those it did not
+        build (regions installed meanwhile hold them, or they stopped
+        running)."""
         self.pending.difference_update(keys)
         self.untranslatable |= batch.failed
         self.cache.install(batch)
         # A warm key of the batch may have been left out (it lies inside a
         # region built before it); if the dispatcher kept reaching it, it
         # needs a region of its own (a return site, say).
-        again = [k for k in keys if k in self.wanted and k not in covered and k not in self.cache
+        again = [k for k in keys if k in self.wanted and k not in left_out and k not in self.cache
                  and k not in self.untranslatable]
         self.wanted.difference_update(keys)
         for key in again:
             self._translate_hot(key)
-        # Reached before the regions holding them went in, which says
-        # nothing about now: they get hot again if the dispatcher still
-        # reaches them.
-        for key in covered:
+        # What the cold tier counted before says nothing about now: they
+        # get hot again if the dispatcher still reaches them.
+        for key in left_out:
             lib.bt_jit_snooze(self.cache.ctx, key[0], 1)
 
     def _key(self, pc: int) -> Key | None:
@@ -192,8 +194,11 @@ class JitEngine:
 
     # --- translation ---
     def _submit(self, plans: dict[Key, RegionPlan], level: int,
-                top: tuple[int, dict[Key, RegionPlan]] | None = None) -> None:
-        """Build the batch (on the compile thread, unless there is none)."""
+                top: tuple[int, dict[Key, RegionPlan]] | None = None,
+                warm: dict[Key, int] | None = None) -> None:
+        """Build the batch (on the compile thread, unless there is none);
+        ``warm``: the cold tier's counts of the keys that joined the hot
+        one, when the batch was planned."""
         keys, generation = list(plans), self.cache.generation
         worker = self.worker
         # A run's first batch: LLVM's start-up is ahead of it, and nothing
@@ -207,15 +212,29 @@ class JitEngine:
         inside = {k for k in keys if k in self.cache.inner} if level < TOP_LEVEL else set(keys)
 
         def job() -> tuple[list[Key], Batch, set[Key]]:
-            covered = {k for k in keys if k not in inside and k in self.cache.inner}
-            todo = {k: p for k, p in plans.items() if k not in covered}
-            return keys, self.cache.build(todo, generation, level, top, early), covered
+            left_out = {k for k in keys if k not in inside and k in self.cache.inner}
+            if early is not None and warm:
+                left_out |= self._stopped(warm)
+            todo = {k: p for k, p in plans.items() if k not in left_out}
+            return keys, self.cache.build(todo, generation, level, top, early), left_out
 
         if worker is None:
             self._install(*job())
         else:
             self.pending.update(keys)
             worker.submit(job, priority=level)   # code leaving the cold tier first
+
+    def _stopped(self, warm: dict[Key, int]) -> set[Key]:
+        """The keys of ``warm`` that have not run since: a run's first batch
+        leaves them out.  Its warm blocks include code that ran only before
+        main (glibc's tunables loop, ~20 ms to compile, in every program),
+        and the batches behind it would wait for them.  LLVM's loading
+        (needed anyway, ~20 ms) gives the code that still runs time to
+        show."""
+        init_llvm()
+        stopped = {k for k, n in warm.items() if lib.bt_jit_entries(self.cache.ctx, k[0]) == n}
+        self.stopped |= stopped   # not warm company for other batches either (hot, they are translated)
+        return stopped
 
     def _tier_up(self, address: int) -> None:
         """Compile a region sampled ``tier_up`` times again at
@@ -245,11 +264,11 @@ class JitEngine:
             if len(keys) == BATCH:
                 break
             if k is not None and k not in keys and k not in self.cache and k not in self.cache.inner \
-                    and k not in self.untranslatable and k not in self.pending:
+                    and k not in self.untranslatable and k not in self.pending and k not in self.stopped:
                 keys.append(k)
         level = self.cache.opt_level
         top = (TOP_LEVEL, {k: self._plan(k, heat, TOP_LEVEL) for k in keys}) if level < TOP_LEVEL else None
-        self._submit({k: self._plan(k, heat, level) for k in keys}, level, top)
+        self._submit({k: self._plan(k, heat, level) for k in keys}, level, top, {k: heat[k[0]] for k in keys[1:]})
 
     def _plan(self, key: Key, heat: dict[int, int], level: int) -> RegionPlan:
         vpc, paddr, mode = key
