@@ -15,7 +15,7 @@ from bt_vmm.isa.effects import ControlFlow, control_flow
 
 from .common import USER, assert_same, make_hart, snapshot
 
-A0, A1, A2, T0, RA = 10, 11, 12, 5, 1
+A0, A1, A2, A5, T0, RA = 10, 11, 12, 15, 5, 1
 
 
 def loop_entered_in_its_middle() -> list[int]:
@@ -92,6 +92,52 @@ def test_a_region_enters_a_loop_translated_before_it_instead_of_copying_it():
     assert before.starts == {USER.code} and before.chains == [USER.code + 0x08]
     _run_again(h, eng, words, 2000)
     assert h.ptr.x[A0] == 400 and eng.stats.chain_hits >= 1
+
+
+def loop_dividing_by_a_constant() -> list[int]:
+    """A loop that divides by a register set to a constant before it."""
+    return [
+        encode("addi", rd=A5, rs1=0, imm=10),
+        encode("addi", rd=T0, rs1=0, imm=300),
+        encode("divu", rd=A1, rs1=T0, rs2=A5),      # 0x08 loop
+        encode("add", rd=A0, rs1=A0, rs2=A1),
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=0x08 - 0x14),
+        encode("jal", rd=0, off=0),
+    ]
+
+
+def _state_at_the_loop(h: Hart, divisor: int) -> None:
+    for r in range(32):
+        h.ptr.x[r] = 0
+    h.ptr.x[A5], h.ptr.x[T0] = divisor, 200
+    h.ptr.pc, h.ptr.minstret, h.ptr.insn_limit = USER.code + 0x08, 0, 2000
+
+
+def test_constants_set_before_a_loop_are_known_inside_it():
+    """The loop header is an entry of the region, but the region's own
+    branches always bring a5 = 10 there: entering there checks a5 and then
+    compiles with it (the division becomes a multiplication); a run that
+    enters with another a5 stops before the loop and goes on in the cold
+    tier, as the interpreter would."""
+    words = loop_dividing_by_a_constant()
+    h, eng = _ran_cold(words)
+    info = _translate(eng, 0)
+    assert USER.code + 0x08 in info.entry_points
+    _run_again(h, eng, words, 2000)
+    assert h.ptr.x[A0] == sum(t // 10 for t in range(1, 301))
+    for divisor, entered in ((10, range(1, 3)), (7, range(200, 202))):
+        _state_at_the_loop(h, divisor)
+        before = eng.stats.dispatches
+        eng.run()
+        ref = make_hart(USER, words, limit=2000)
+        _state_at_the_loop(ref, divisor)
+        ReferenceInterpreter(ref).run()
+        assert_same(snapshot(ref, []), snapshot(h, []))
+        assert h.ptr.x[A0] == sum(t // divisor for t in range(1, 201))
+        # a5 = 10: the loop runs in the region; a5 = 7: the region stops at
+        # each pass's entry (the cold tier runs the pass and comes back)
+        assert eng.stats.dispatches - before in entered
 
 
 def test_the_control_flow_of_an_instruction():

@@ -135,8 +135,11 @@ class RegionInfo:
 class _Stub:
     block: ir.Block
     target: int
-    source: int
+    source: int                 # pc of the branch
     external: bool
+    origin: int = 0             # start of the block it leaves
+    known: dict[int, int] = field(default_factory=dict)   # integer registers holding constants the block set
+    written: frozenset[int] | None = None   # registers the block wrote before (None: any may have changed)
 
 
 class RegionEmitter(fastfp.InlineFP, IRValues):
@@ -194,6 +197,9 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         self._wrote = False   # has the instruction written a register yet?
         self._links = False   # has it written its return address (a call)?
         self._guard_end = None   # where it goes on after instructions it may skip (see _guard)
+        self._origin = entry     # the block being emitted: its start
+        self._written: set[int] | None = set()   # the integer registers it has written (None: any)
+        self._entry_constants: dict[int, dict[int, int]] = {}   # see _constants
         self._leaders: set[int] = set()
         self._return_sites: set[int] = set()   # after the region's calls
         self._indirects: list[ir.SwitchInstr] = []   # its indirect jumps, cases added at the end
@@ -249,6 +255,8 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         if r:
             self._set(self.xslots, r, "x", v)
             self.xdirty.add(r)
+            if self._written is not None:
+                self._written.add(r)
 
     def f(self, r: int):
         return self._get(self.fslots, r, "f")
@@ -416,6 +424,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         sensitive = self._spec.ends_block and not (name == "csr" and args[0] in FP_CSRS)
         self._called |= sensitive
         if sensitive:
+            self._written = None   # (registers reload after it)
             self._deferred_block("flush")
             self.store_field("minstret", self.b.sub(self._retired_count(), self._entry_value("reach")))
         self.store_field("pc", self.pc)
@@ -508,7 +517,9 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def _goto(self, target: int, external: bool) -> ir.Block:
         """A branch to guest pc ``target``: inside the region when allowed
         (growing the region), else an exit to the dispatcher."""
-        stub = _Stub(self.fn.append_basic_block("goto"), target, self.pc, external)
+        stub = _Stub(self.fn.append_basic_block("goto"), target, self.pc, external, self._origin,
+                     {key[1]: v for key, v in self._values.items() if key[0] == "x" and isinstance(v, int)},
+                     None if self._written is None else frozenset(self._written))
         self._stubs.append(stub)
         if (not external and target not in self.blocks and self._allowed(self.pc, target)
                 and self.plan.executed(target)
@@ -596,6 +607,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def _emit_block(self, blk: Block) -> None:
         self.b.position_at_end(blk.body)
         self._values.clear()
+        self._origin, self._written = blk.start, set()
         self.fp_pending = False
         self._base, self._retired = self.b.load(self.icount, typ=I64), 0
         pc, first = blk.start, self.info.instructions
@@ -760,12 +772,15 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             else:
                 self.b.branch(self._exit_block(lib.JIT_OK, stub.target, counted=True))
         headers |= self.info.loops
+        inner = [stub for stub in self._stubs if not stub.external and stub.target in self.blocks
+                 and self._allowed(stub.source, stub.target)]
         sites = sorted(pc for pc in self._return_sites if pc in self.blocks)[:MAX_RETURN_SITES]
         for switch in self._indirects:
             for pc in sites:
                 switch.add_case(const(pc), self.blocks[pc].check)
         headers.update(sites if self._indirects else ())
         self.info.entry_points = headers
+        self._entry_constants = self._constants(inner, set(sites) if self._indirects else set())
         for start, blk in self.blocks.items():
             if start in headers:
                 self._fill_check(blk)
@@ -824,10 +839,63 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         }
         for name, slot in self._fields.items():
             self.b.store(values[name], slot)
-        entry = self.blocks[self.info.entry].check
+        entry = self._enter(self.info.entry)
         if len(self.info.entry_points) == 1:
             self.b.branch(entry)
             return
         where = self.b.switch(self.load_field("pc"), entry)
         for start in sorted(self.info.entry_points - {self.info.entry}):
-            where.add_case(const(start), self.blocks[start].check)
+            where.add_case(const(start), self._enter(start))
+
+    def _constants(self, inner: list[_Stub], unknown: set[int]) -> dict[int, dict[int, int]]:
+        """For each block that branches inside the region reach, the integer
+        registers holding the same constant on every one of them (a forward
+        data flow over the blocks: what each branch's block set, and what it
+        left of what held when it started).  ``unknown``: blocks reached
+        otherwise too (return sites, through indirect jumps)."""
+        into: dict[int, list[_Stub]] = {}
+        for stub in inner:
+            into.setdefault(stub.target, []).append(stub)
+        held: dict[int, dict[int, int] | None] = {b: None if b in into and b not in unknown else {} for b in self.blocks}
+        changed = True
+        while changed:   # values only shrink once set: this ends
+            changed = False
+            for start, stubs in into.items():
+                if start in unknown:
+                    continue
+                meet = None
+                for stub in stubs:
+                    before = held[stub.origin]
+                    if before is None:
+                        continue   # not reached yet: no constraint
+                    out = dict(stub.known) if stub.written is None else \
+                        {**{r: c for r, c in before.items() if r not in stub.written}, **stub.known}
+                    meet = out if meet is None else {r: c for r, c in meet.items() if out.get(r) == c}
+                if meet is not None and meet != held[start]:
+                    held[start], changed = meet, True
+        return {start: consts for start, consts in held.items() if consts and start in into}
+
+    def _enter(self, start: int) -> ir.Block:
+        """Where the function goes in at ``start``: its check, after checking
+        that the registers the region's own branches always bring there as
+        constants hold them (then LLVM knows them: loop-invariant values set
+        before a loop, like intmix's divisors, fold into its code).  If
+        they do not, the region stops before ``start`` and the cold tier
+        runs on."""
+        consts = self._entry_constants.get(start)
+        target = self.blocks[start].check
+        if not consts:
+            return target
+        blk = self.fn.append_basic_block(f"enter_{start:x}")
+        b = ir.IRBuilder(blk)
+        ok = None
+        for r, c in sorted(consts.items()):
+            same = b.icmp_unsigned("==", b.load(self.xslots[r], typ=I64), const(c))
+            ok = same if ok is None else b.and_(ok, same)
+        holds = self.fn.append_basic_block(f"enter_{start:x}_ok")
+        b.cbranch(ok, holds, self._exit_block(lib.JIT_STOP, start, counted=True)).set_weights([1000, 1])
+        b.position_at_end(holds)
+        for r, c in sorted(consts.items()):
+            b.store(const(c), self.xslots[r])
+        b.branch(target)
+        return blk
