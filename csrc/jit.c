@@ -109,7 +109,7 @@ static uint64_t check_limit(jit_ctx_t *c, hart_t *h)
 {
     if (!c->tier_up)
         return h->insn_limit;
-    uint64_t period = c->sample_period > 2 * JIT_REGION_MAX ? c->sample_period : 2 * JIT_REGION_MAX;
+    uint64_t period = c->sample_period > JIT_SAMPLE_MIN ? c->sample_period : JIT_SAMPLE_MIN;
     if (h->minstret >= c->sample_at)
         c->sample_at = h->minstret + period;
     return c->sample_at < h->insn_limit ? c->sample_at : h->insn_limit;

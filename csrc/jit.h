@@ -35,9 +35,11 @@
 #define JIT_HASH 0x9E3779B97F4A7C15ULL
 #define JIT_HOT_SHIFT 40
 #define JIT_SAMPLED_SIZE 256 /* sample counters of regions (a power of two) */
-/* Guest instructions a region holds at most.  A sample period is at least
- * twice that, so a region entered after a sample passes its first check. */
-#define JIT_REGION_MAX 256
+/* Guest instructions a region holds at most (the top tier's cap; the first
+ * tier's is lower, see region.py).  A sample period is at least that, so a
+ * region entered after a sample passes its first check. */
+#define JIT_REGION_MAX 512
+#define JIT_SAMPLE_MIN 512   /* guest instructions between samples, at least */
 
 #define JIT_SMC_MAX 16
 #define JIT_IC_SIZE 1024  /* indirect-jump cache entries (a power of two) */

@@ -13,7 +13,7 @@ def run_both(layout, words: list[int], *, hot: int = 1, disk_cache=None, tier_up
     """(reference state, JIT state, the JIT engine) after running ``words``
     (the JIT's on-disk cache in ``disk_cache``; by default none), translating
     synchronously; ``tier_up``: samples of a region before it is optimised
-    harder, one every 2 * JIT_REGION_MAX guest instructions (the shortest
+    harder, one every JIT_SAMPLE_MIN guest instructions (the shortest
     sample period)."""
     options = {} if tier_up is None else {"tier_up": tier_up, "sample_period": 0}
     return run_against_reference(

@@ -10,6 +10,7 @@ from bt_vmm._core import lib
 
 from bt_vmm.engines.jit import JitEngine
 from bt_vmm.engines.jit.engine import TOP_LEVEL
+from bt_vmm.engines.jit.region import FIRST_TIER_MAX
 from bt_vmm.engines.reference import Tracer
 from bt_vmm.isa import encode
 
@@ -107,6 +108,20 @@ def test_hot_regions_are_compiled_again_at_the_top_level(layout):
     ref, jit, eng = run_both(layout, calls_in_a_loop(), hot=2, tier_up=2, limit=800 * 6 + 1)
     assert_same(ref, jit)
     assert TOP_LEVEL in {info.level for info in eng.cache.entries.values()}
+
+
+def test_the_top_tier_finishes_a_block_the_first_tiers_cap_cut():
+    """A loop bigger than a first-tier region: the first version stops
+    inside a block at FIRST_TIER_MAX instructions; compiled again at the
+    top tier, with the same blocks, the region holds that block whole."""
+    words = [encode("addi", rd=T1, rs1=T1, imm=1),
+             encode("bne", rs1=T1, rs2=0, off=4)]            # a block of two
+    words += [encode("addi", rd=A0, rs1=A0, imm=1)] * 300   # blocks of max_block (64)
+    words += [encode("jal", rd=0, off=-4 * len(words))]
+    ref, jit, eng = run_both(USER, words, hot=2, tier_up=2, limit=40 * len(words))
+    assert_same(ref, jit)
+    loop = eng.cache.regions[eng._key(USER.code)]
+    assert loop.level == TOP_LEVEL and FIRST_TIER_MAX < loop.instructions < FIRST_TIER_MAX + 64
 
 
 def nested_loops() -> list[int]:

@@ -15,7 +15,7 @@ from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.engine import FastInterpreter
 from bt_vmm.engines.jit.cache import Batch, CodeCache, JitStats, Key
-from bt_vmm.engines.jit.region import PAGE, RegionPlan
+from bt_vmm.engines.jit.region import FIRST_TIER_MAX, PAGE, RegionPlan
 from bt_vmm.engines.jit.worker import CompileThread
 from bt_vmm.engines.llvmsetup import init_llvm
 from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Tracer, Trap, run_until_exit
@@ -74,7 +74,7 @@ class JitEngine:
         this thread, which makes the moment code switches tiers deterministic).
         ``tier_up``: samples that find a region running before it is
         compiled again at TOP_LEVEL (0: never), one every ``sample_period``
-        guest instructions (at least 2 * JIT_REGION_MAX); ``opt_level``:
+        guest instructions (at least JIT_SAMPLE_MIN); ``opt_level``:
         the first tier's LLVM level."""
         self.hart = hart
         self.tracer = tracer
@@ -298,7 +298,7 @@ class JitEngine:
             short too, and the next entry reached copied again (intmix's
             main loop was compiled 6 times over)."""
             holder = self.cache.covered.get(key) if level < TOP_LEVEL else None
-            return holder is not None and holder.instructions >= RegionPlan.max_insns
+            return holder is not None and holder.instructions >= FIRST_TIER_MAX
 
         fetch = self._fetcher(vpc, paddr)
 
@@ -307,7 +307,9 @@ class JitEngine:
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
         return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region, ram_window=self._ram_window,
-                          heat=lambda pc: heat.get(pc, 0).bit_length(), loop=loop)
+                          heat=lambda pc: heat.get(pc, 0).bit_length(), loop=loop,
+                          # (a recompile at a higher level: the same blocks, see FIRST_TIER_MAX)
+                          max_insns=lib.JIT_REGION_MAX if level > self.cache.opt_level else FIRST_TIER_MAX)
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

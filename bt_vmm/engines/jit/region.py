@@ -47,6 +47,11 @@ IC_ENTRY = ffi.sizeof("jit_ic_t")
 CHAIN, INDIRECT = "chain", "indirect"   # exits that continue in another translation
 MAX_GUARDED = 4   # instructions a short forward branch may skip and still become selects
 SLOW_OPS = frozenset({"div", "divu", "rem", "remu"})   # not worth running when skipped
+# Instructions a region grows to at the first tier (compile time grows with
+# it).  A region compiled again at the top tier has the same blocks, but may
+# hold up to lib.JIT_REGION_MAX: a block the first tier's cap cut short is
+# translated to its end (intmix's main loop, bigger than a region: -7%).
+FIRST_TIER_MAX = 256
 MAX_RETURN_SITES = 16   # cases of an indirect jump's switch over the region's return sites
 # CSRs whose accesses change nothing a translation depends on (only FP state,
 # which in-place FP reads from the hart): no need to leave the region.
@@ -96,7 +101,7 @@ class RegionPlan:
     ram_window: tuple[int, int] = (0, 0)
     # process VM: (lowest address, its distance to the last 8-byte slot) of
     # the guest's RAM, fixed for the hart's life: constants in the bounds check
-    max_insns: int = lib.JIT_REGION_MAX
+    max_insns: int = FIRST_TIER_MAX
     max_block: int = 64
 
     def __post_init__(self) -> None:
