@@ -15,7 +15,7 @@ from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.diskcache import DiskCache, default_directory
 from bt_vmm.engines.fast.engine import FastInterpreter
 from bt_vmm.engines.jit.cache import Batch, CodeCache, JitStats, Key
-from bt_vmm.engines.jit.region import FIRST_TIER_MAX, PAGE, RegionPlan
+from bt_vmm.engines.jit.region import FIRST_TIER_MAX, PAGE, RegionInfo, RegionPlan
 from bt_vmm.engines.jit.worker import CompileThread
 from bt_vmm.engines.llvmsetup import init_llvm
 from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Tracer, Trap, run_until_exit
@@ -209,6 +209,7 @@ class JitEngine:
         # out: a block hot in the cold tier is often not reached from
         # outside once its loop or function is translated (qsort's blocks
         # got hot together, and each was a copy of the whole function).
+        # (A top-level batch compiles an installed region again: nothing to leave out.)
         inside = {k for k in keys if k in self.cache.inner} if level < TOP_LEVEL else set(keys)
 
         def job() -> tuple[list[Key], Batch, set[Key]]:
@@ -283,13 +284,19 @@ class JitEngine:
             between regions either."""
             region = self.cache.building.get((target, target_paddr, mode))
             if region is None and bridge():
-                region = self.cache.entries.get((target, target_paddr, mode))
-                return region is not None and vpc not in region.chains
+                return installed(target, target_paddr) is not None
             return region is not None and vpc not in region.starts and vpc not in region.chains
 
         def loop(target: int, target_paddr: int) -> bool:
+            region = installed(target, target_paddr)
+            return region is not None and target in region.loops
+
+        def installed(target: int, target_paddr: int) -> RegionInfo | None:
+            """The region installed with an entry at ``target``, unless it
+            leads back here (a loop split between two regions would cross
+            between them on every iteration)."""
             region = self.cache.entries.get((target, target_paddr, mode))
-            return region is not None and target in region.loops and vpc not in region.chains
+            return region if region is not None and vpc not in region.chains else None
 
         def bridge() -> bool:
             """Is this entry's code translated already, in a region the size

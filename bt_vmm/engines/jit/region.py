@@ -856,8 +856,11 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         """For each block that branches inside the region reach, the integer
         registers holding the same constant on every one of them (a forward
         data flow over the blocks: what each branch's block set, and what it
-        left of what held when it started).  ``unknown``: blocks reached
-        otherwise too (return sites, through indirect jumps)."""
+        left of what held when it started; a block reached only through
+        blocks not known yet stays unknown, and gets no check).  ``unknown``:
+        blocks reached otherwise too (return sites, through indirect jumps).
+        Entering stays correct whatever this finds (see _enter): a wrong
+        constant would only make the region stop at that entry."""
         into: dict[int, list[_Stub]] = {}
         for stub in inner:
             into.setdefault(stub.target, []).append(stub)
