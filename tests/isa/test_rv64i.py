@@ -169,6 +169,16 @@ def test_misaligned_store_across_ram_end_writes_nothing(engine):
     assert read_mem(h, end - 4, 4) == 0
 
 
+def test_an_instruction_whose_second_half_is_past_ram_end_faults(engine):
+    """A 32-bit instruction in RAM's last two bytes: the fetch of its second
+    half faults (instruction access fault, mtval the missing half's
+    address); no engine reads past RAM (the pre-decoders stop at its end)."""
+    end = RAM_BASE + RAM_SIZE
+    h = run_insns(engine, [encode("jal", rd=0, off=end - 2 - CODE)], mem={end - 2: bytes([0x13, 0x05])}, steps=4)
+    assert trap_cause(h) == 1
+    assert (h.ptr.mtval, h.ptr.mepc) == (end, end - 2)
+
+
 @pytest.mark.parametrize("word,cause,tval", [
     (encode("ecall"), 11, 0),
     (encode("ebreak"), 3, 0),  # tval 0, as on QEMU 7.2
