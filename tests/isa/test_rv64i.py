@@ -179,6 +179,16 @@ def test_an_instruction_whose_second_half_is_past_ram_end_faults(engine):
     assert (h.ptr.mtval, h.ptr.mepc) == (end, end - 2)
 
 
+def test_a_jump_to_an_instruction_across_a_page_boundary_runs_it(engine):
+    """A 32-bit instruction in a page's last two bytes, reached by a jump:
+    it runs (no region can start there: the JIT leaves it to its cold tier
+    instead of spinning on a region of no instruction)."""
+    at = CODE + 0xFFE
+    code = encode("addi", rd=10, rs1=0, imm=42).to_bytes(4, "little") + encode("jal", rd=0, off=0).to_bytes(4, "little")
+    h = run_insns(engine, [encode("jal", rd=0, off=at - CODE)], mem={at: code}, steps=3)
+    assert x(h, 10) == 42 and h.ptr.pc == at + 4
+
+
 @pytest.mark.parametrize("word,cause,tval", [
     (encode("ecall"), 11, 0),
     (encode("ebreak"), 3, 0),  # tval 0, as on QEMU 7.2

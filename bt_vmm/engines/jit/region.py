@@ -554,6 +554,12 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     # ------------------------------------------------------------------
     # translation
     def translate(self) -> RegionInfo:
+        if self.plan.fetch(self.info.entry) is None:
+            # (a 32-bit instruction across the entry's page, or RAM's end: a
+            # region of no instruction would leave for its own entry, and
+            # the dispatcher would enter it again for ever; the cold tier
+            # runs it, or raises its fetch fault)
+            raise Untranslatable(f"no instruction to translate at {self.info.entry:#x}")
         self._leaders = self._find_leaders()
         heapq.heappush(self._queue, (-self._heat, next(self._order), self.info.entry))
         while self._queue and self.info.instructions < self.plan.max_insns:
