@@ -38,19 +38,25 @@ class _Effect(Exception):
     """The semantics reached beyond the integer registers."""
 
 
-class _Recorder:
-    """A builder whose values are opaque: it records writes and operations,
-    and stops at anything with an effect."""
+class _Opaque:
+    """A builder whose register values are opaque (x0 reads as 0)."""
 
     _VALUE = object()
 
     def __init__(self, pc: int, length: int):
         self.pc, self.length = pc, length
-        self.writes: set[int] = set()
-        self.ops: set[str] = set()
 
     def x(self, r: int):
         return 0 if r == 0 else self._VALUE
+
+
+class _Recorder(_Opaque):
+    """Records writes and operations, and stops at anything with an effect."""
+
+    def __init__(self, pc: int, length: int):
+        super().__init__(pc, length)
+        self.writes: set[int] = set()
+        self.ops: set[str] = set()
 
     def set_x(self, r: int, v) -> None:
         if r:
@@ -83,20 +89,15 @@ class ControlFlow:
     indirect: bool             # may go to a computed address (jalr)
 
 
-class _FlowRecorder:
-    """A builder whose values are opaque except the pc and constants added
-    to it: it records the jumps and branches."""
-
-    _VALUE = object()
+class _FlowRecorder(_Opaque):
+    """Records the jumps and branches; the pc (0) and constants added to it
+    stay known, so direct targets come out as offsets."""
 
     def __init__(self, length: int):
-        self.pc, self.length = 0, length
+        super().__init__(0, length)
         self.targets: list[int] = []
         self.jumps = False      # unconditionally
         self.indirect = False
-
-    def x(self, r: int):
-        return 0 if r == 0 else self._VALUE
 
     def add(self, a, b):
         return (a + b) & M64 if isinstance(a, int) and isinstance(b, int) else self._VALUE

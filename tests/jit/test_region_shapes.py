@@ -4,16 +4,13 @@ before it hold (it enters them through their loop header).  Whatever the
 shape, the hart ends as the reference interpreter leaves it."""
 from __future__ import annotations
 
-from bt_vmm._core import lib
-
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.jit import JitEngine
-from bt_vmm.engines.jit.region import RegionInfo
 from bt_vmm.engines.reference import ReferenceInterpreter
 from bt_vmm.isa import DECODER, encode
 from bt_vmm.isa.effects import ControlFlow, control_flow
 
-from .common import USER, assert_same, make_hart, snapshot
+from .common import USER, assert_same, make_hart, ran_cold, snapshot, translate_now
 
 A0, A1, A2, A5, T0, RA = 10, 11, 12, 15, 5, 1
 
@@ -33,22 +30,6 @@ def loop_entered_in_its_middle() -> list[int]:
     ]
 
 
-def _ran_cold(words: list[int]) -> tuple[Hart, JitEngine]:
-    """A hart that ran ``words`` for a while in the cold tier (the blocks a
-    region may take in have run), and its engine."""
-    h = make_hart(USER, words, limit=100)
-    eng = JitEngine(h, hot=1 << 20, disk_cache=None, background=False)
-    assert eng.run() == lib.EXIT_LIMIT
-    return h, eng
-
-
-def _translate(eng: JitEngine, offset: int) -> RegionInfo:
-    """Translate and install the region at USER.code + offset."""
-    key = eng._key(USER.code + offset)
-    assert eng.cache.install(eng.cache.build({key: eng._plan(key, {}, 1)}, eng.cache.generation))
-    return eng.cache.regions[key]
-
-
 def _run_again(h: Hart, eng: JitEngine, words: list[int], limit: int) -> None:
     """Run ``words`` from the start (translated now): the same state as the
     reference interpreter's."""
@@ -63,8 +44,8 @@ def _run_again(h: Hart, eng: JitEngine, words: list[int], limit: int) -> None:
 
 def test_a_region_holds_each_instruction_once():
     words = loop_entered_in_its_middle()
-    h, eng = _ran_cold(words)
-    info = _translate(eng, 0)
+    h, eng = ran_cold(words)
+    info = translate_now(eng, USER.code)
     assert info.starts == {USER.code, USER.code + 0x08, USER.code + 0x10}
     pcs = [paddr for paddr, _ in info.code]
     assert sorted(pcs) == sorted(set(pcs))
@@ -86,9 +67,9 @@ def loop_after_some_code() -> list[int]:
 
 def test_a_region_enters_a_loop_translated_before_it_instead_of_copying_it():
     words = loop_after_some_code()
-    h, eng = _ran_cold(words)
-    assert _translate(eng, 0x08).loops == {USER.code + 0x08}
-    before = _translate(eng, 0)
+    h, eng = ran_cold(words)
+    assert translate_now(eng, USER.code + 0x08).loops == {USER.code + 0x08}
+    before = translate_now(eng, USER.code)
     assert before.starts == {USER.code} and before.chains == [USER.code + 0x08]
     _run_again(h, eng, words, 2000)
     assert h.ptr.x[A0] == 400 and eng.stats.chain_hits >= 1
@@ -121,8 +102,8 @@ def test_constants_set_before_a_loop_are_known_inside_it():
     enters with another a5 stops before the loop and goes on in the cold
     tier, as the interpreter would."""
     words = loop_dividing_by_a_constant()
-    h, eng = _ran_cold(words)
-    info = _translate(eng, 0)
+    h, eng = ran_cold(words)
+    info = translate_now(eng, USER.code)
     assert USER.code + 0x08 in info.entry_points
     _run_again(h, eng, words, 2000)
     assert h.ptr.x[A0] == sum(t // 10 for t in range(1, 301))

@@ -14,7 +14,7 @@ from bt_vmm.engines.jit.region import FIRST_TIER_MAX
 from bt_vmm.engines.reference import Tracer
 from bt_vmm.isa import encode
 
-from .common import LAYOUTS, USER, assert_same, counting_loop, make_hart, run_both
+from .common import LAYOUTS, USER, assert_same, counting_loop, make_hart, ran_cold, run_both, translate_now
 
 A0, RA, T0, T1, T2, T4, T5, T6 = 10, 1, 5, 6, 7, 29, 30, 31
 NOP = encode("addi", rd=0, rs1=0, imm=0)
@@ -185,15 +185,13 @@ def loop_with_a_join() -> list[int]:
 def _cold_loop_with_a_join():
     """An engine that ran loop_with_a_join in the cold tier (the join's
     entries counted), and the keys of the loop and of the join."""
-    h = make_hart(USER, loop_with_a_join(), regs={T2: USER.data}, limit=5000)
-    eng = JitEngine(h, hot=1 << 20, disk_cache=None, background=False)
-    assert eng.run() == lib.EXIT_LIMIT
+    _, eng = ran_cold(loop_with_a_join(), limit=5000, regs={T2: USER.data})
     return eng, eng._key(USER.code), eng._key(USER.code + 0x10)
 
 
 def _install_region(eng: JitEngine, key) -> None:
     """Translate and install the region at ``key`` (the loop: the join inside)."""
-    assert eng.cache.install(eng.cache.build({key: eng._plan(key, {}, 1)}, eng.cache.generation))
+    translate_now(eng, key[0])
     assert (key[0] + 0x10, key[1] + 0x10, key[2]) in eng.cache.inner
 
 
@@ -252,11 +250,9 @@ def test_a_warm_block_that_stopped_running_is_left_out_of_the_first_batch(monkey
     those that have stopped running by the time LLVM is loaded (glibc's
     tunables loop, which runs before main): nor do they join later
     batches as warm company."""
-    h = make_hart(USER, two_loops_in_turn(), limit=2000)
-    eng = JitEngine(h, hot=1 << 20, disk_cache=None, background=False)
+    h, eng = ran_cold(two_loops_in_turn(), limit=2000)   # inside the first loop
     first, second = eng._key(USER.code + 0x04), eng._key(USER.code + 0x10)
     counted = lambda: eng._heat()[first[0]]   # noqa: E731
-    assert eng.run() == lib.EXIT_LIMIT       # inside the first loop
     warm = {first: counted()}
     h.ptr.insn_limit = 10_000
     eng.run()                                # the first loop ran on, then ended
