@@ -14,14 +14,12 @@ from typing import TextIO
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.csrs import csr_number
-from bt_vmm.engines import engine_class
+from bt_vmm.engines import DEFAULT_ENGINE, engine_class
 from bt_vmm.errors import VMMError
 from bt_vmm.machines.bare import BareMachine
 from bt_vmm.machines.base import Machine, RunResult
 from bt_vmm.machines.elf import load_elf
 from bt_vmm.machines.user import UserMachine
-
-DEFAULT_ENGINE = "jit"  # the reference interpreter stays available as --engine interp
 
 
 class VM:

@@ -18,6 +18,7 @@ import re
 import sys
 from typing import Iterator, TextIO
 
+from bt_vmm.engines import DEFAULT_ENGINE, compileserver
 from bt_vmm.errors import VMMError
 
 STATUS_USAGE = 2
@@ -49,15 +50,14 @@ def _positive_float(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bt_vmm.api import DEFAULT_ENGINE
     from bt_vmm.debug.trace import KINDS
-    from bt_vmm.engines import ENGINES
+    from bt_vmm.engines import ENGINE_NAMES
 
     parser = argparse.ArgumentParser(prog="bt-vmm", description="A RISC-V (RV64GC) virtual machine monitor.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a static riscv64 Linux program or a bare-metal (tohost) ELF")
-    run.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
+    run.add_argument("--engine", choices=sorted(ENGINE_NAMES), default=DEFAULT_ENGINE)
     run.add_argument("--max-insns", type=_positive_int, metavar="N", help="stop after N instructions")
     run.add_argument("--timeout", type=_positive_float, metavar="S", help="stop after S seconds")
     run.add_argument("--trace", metavar="KINDS", default="", help=f"comma-separated: {','.join(KINDS)}")
@@ -173,7 +173,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
 COMMANDS = {"run": cmd_run, "disasm": cmd_disasm, "bench": cmd_bench}
 
 
+def _will_compile(argv: list[str]) -> bool:
+    """Will the command compile guest code (run it on the JIT)?  A guess from
+    its words, before the parser's imports: it only starts LLVM's compile
+    server sooner (the JIT starts it anyway)."""
+    if argv[:1] != ["run"]:
+        return False
+    for i, word in enumerate(argv):
+        if word == "--trace" or word.startswith("--trace="):
+            return False   # (the reference interpreter runs traced programs)
+        if word.startswith("--engine"):
+            return (word.partition("=")[2] or " ".join(argv[i + 1:i + 2])) == "jit"
+    return DEFAULT_ENGINE == "jit"
+
+
 def main(argv: list[str] | None = None) -> int:
+    if _will_compile(sys.argv[1:] if argv is None else argv):
+        compileserver.shared().start()   # LLVM loads on another core while the VMM starts
     try:
         args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -195,6 +211,7 @@ def command() -> None:
     down (freeing every object and module costs 10-20 ms, and a translation
     still in flight on the compile thread is of no use any more)."""
     code = main()
+    compileserver.shared().stop()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

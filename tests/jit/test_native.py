@@ -4,7 +4,7 @@ import struct
 import pytest
 
 from bt_vmm._core import ffi, lib
-from bt_vmm.engines.jit.cache import CodeCache
+from bt_vmm.engines.llvmsetup import compile_region
 from bt_vmm.engines.native import NativeObject
 from bt_vmm.errors import VMMError
 
@@ -31,11 +31,7 @@ define i64 @mode_of(ptr %h) {
 
 
 def _object(ir_text: str = IR) -> bytes:
-    from bt_vmm.engines.llvmsetup import init_llvm
-    mod = init_llvm().parse_assembly(ir_text)
-    target = CodeCache._target_machine(1)
-    mod.triple = target.triple
-    return target.emit_object(mod)
+    return compile_region("native_test", ir_text, 1)
 
 
 def _call(obj: NativeObject, name: str, sig: str, *args):

@@ -3,6 +3,7 @@ block entries are counted natively, and each tier's stores keep the other
 tier's code coherent with memory."""
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Callable
 
@@ -247,7 +248,7 @@ def two_loops_in_turn() -> list[int]:
 
 def test_a_warm_block_that_stopped_running_is_left_out_of_the_first_batch(monkeypatch):
     """A run's first batch takes the warm blocks with the hot one, but not
-    those that have stopped running by the time LLVM is loaded (glibc's
+    those that have stopped running since it was planned (glibc's
     tunables loop, which runs before main): nor do they join later
     batches as warm company."""
     h, eng = ran_cold(two_loops_in_turn(), limit=2000)   # inside the first loop
@@ -256,11 +257,11 @@ def test_a_warm_block_that_stopped_running_is_left_out_of_the_first_batch(monkey
     warm = {first: counted()}
     h.ptr.insn_limit = 10_000
     eng.run()                                # the first loop ran on, then ended
-    assert not eng._stopped(warm) and not eng.stopped
+    assert not eng._stopped(warm, time.perf_counter()) and not eng.stopped
     warm = {first: counted()}
     h.ptr.insn_limit = 20_000
     eng.run()                                # only the second loop ran since
-    assert eng._stopped(warm) == {first} and eng.stopped == {first}
+    assert eng._stopped(warm, time.perf_counter()) == {first} and eng.stopped == {first}
     jobs = []   # the first batch, with the first loop as warm company
     eng.worker = SimpleNamespace(submit=lambda job, priority: jobs.append(job))
     eng._submit({k: eng._plan(k, {}, 1) for k in (second, first)}, 1, None, {first: counted()})

@@ -25,7 +25,8 @@ from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
 from bt_vmm.engines.diskcache import DiskCache, files_digest
 from bt_vmm.engines.fast.compiler import source_digest
-from bt_vmm.engines.llvmsetup import host_target, init_llvm
+from bt_vmm.engines import compileserver
+from bt_vmm.engines.llvmsetup import dump_directory
 from bt_vmm.engines.native import NativeObject
 from bt_vmm.errors import VMMError
 from bt_vmm.engines.jit import replay
@@ -63,11 +64,12 @@ def _region_name(disk_key: str) -> str:
 
 @cache
 def _digest() -> str:
-    """What decides a batch's code besides its plans' answers: the JIT's and
-    the ISA description's sources, and the C core (its constants are in
-    the IR)."""
+    """What decides a batch's code besides its plans' answers: the JIT's,
+    the LLVM pipeline's and the ISA description's sources, and the C core
+    (its constants are in the IR)."""
+    here = pathlib.Path(__file__).parent
     core = pathlib.Path(_core.__file__)
-    return files_digest([*pathlib.Path(__file__).parent.glob("*.py"), core]) + source_digest()
+    return files_digest([*here.glob("*.py"), here.parent / "llvmsetup.py", core]) + source_digest()
 
 
 @dataclass
@@ -321,12 +323,13 @@ class CodeCache:
     def _compile(self, modules: dict[str, str], loaded: dict[str, NativeObject], level: int,
                  compiled: Callable[[str, bytes], NativeObject | None]) -> dict[str, NativeObject]:
         """Each region's machine code, loaded: the stored ones (``loaded``)
-        and those compiled from their IR by LLVM (``compiled`` gets each new
-        object and loads it; None: it went its own way)."""
-        target = self._target_machine(level) if modules else None
+        and those compiled from their IR by LLVM's compile server
+        (``compiled`` gets each new object and loads it; None: it went its
+        own way)."""
+        server = compileserver.shared()
         try:
             for name, text in modules.items():
-                region = compiled(name, self._object_code(name, text, target, level))
+                region = compiled(name, server.compile(name, text, level))
                 if region is not None:
                     loaded[name] = region
         except BaseException:
@@ -334,39 +337,6 @@ class CodeCache:
                 done.close()
             raise
         return loaded
-
-    def _object_code(self, name: str, text: str, target, level: int) -> bytes:
-        mod = init_llvm().parse_assembly(text)
-        mod.name, mod.triple = name, target.triple
-        mod.verify()
-        self._optimize(mod, target, level)
-        obj = target.emit_object(mod)
-        _dump(name, text, mod, target, obj)
-        return obj
-
-    @staticmethod
-    def _target_machine(level: int):
-        # Level 0: fast instruction selection and register allocation, which
-        # spills every guest register; the full code generator is worth its
-        # compile time from level 1 on (~2x the speed of the code).
-        return host_target(2 if level >= 1 else 0)
-
-    @staticmethod
-    def _optimize(mod, target, level: int) -> None:
-        """Level 2: LLVM's O2.  Below: promote guest registers to SSA and tidy
-        up, which is most of the gain for a small part of O2's compile time."""
-        llvm = init_llvm()
-        pto = llvm.PipelineTuningOptions(speed_level=level)
-        pb = llvm.create_pass_builder(target, pto)
-        if level >= 2:
-            pb.getModulePassManager().run(mod, pb)
-            return
-        mpm = llvm.create_new_module_pass_manager()
-        mpm.add_sroa_pass()
-        if level >= 1:
-            mpm.add_instruction_combine_pass()
-            mpm.add_simplify_cfg_pass()
-        mpm.run(mod, pb)
 
     # --- installing (the guest's thread) ---
     def install(self, batch: Batch) -> bool:
@@ -515,25 +485,6 @@ class CodeCache:
         self._reset()
 
 
-def _dump_directory() -> pathlib.Path | None:
-    """BT_VMM_JIT_DUMP=dir: where each region's IR, optimised IR, assembly
-    and object go (objects loaded from the disk cache too), by region name."""
-    where = os.environ.get("BT_VMM_JIT_DUMP")
-    if not where:
-        return None
-    d = pathlib.Path(where)
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def _dump(name: str, text: str, mod, target, obj: bytes) -> None:
-    if (d := _dump_directory()) is not None:
-        (d / f"{name}.ll").write_text(text)
-        (d / f"{name}.opt.ll").write_text(str(mod))
-        (d / f"{name}.s").write_text(target.emit_assembly(mod))
-        (d / f"{name}.o").write_bytes(obj)
-
-
 def _dump_object(name: str, obj: bytes) -> None:
-    if (d := _dump_directory()) is not None:
+    if (d := dump_directory()) is not None:
         (d / f"{name}.o").write_bytes(obj)

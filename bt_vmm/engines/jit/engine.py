@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import time
 
 from bt_vmm._core import ffi, lib
 from bt_vmm.cpu.hart import Hart
@@ -17,7 +18,7 @@ from bt_vmm.engines.fast.engine import FastInterpreter
 from bt_vmm.engines.jit.cache import Batch, CodeCache, JitStats, Key
 from bt_vmm.engines.jit.region import FIRST_TIER_MAX, PAGE, RegionInfo, RegionPlan
 from bt_vmm.engines.jit.worker import CompileThread
-from bt_vmm.engines.llvmsetup import init_llvm
+from bt_vmm.engines import compileserver
 from bt_vmm.engines.reference import Concrete, ReferenceInterpreter, Tracer, Trap, run_until_exit
 
 M64 = (1 << 64) - 1
@@ -33,6 +34,7 @@ TIER_UP = 4            # samples: ~2-4 ms of a region's code, when a TOP_LEVEL c
 # after this many seconds): what is translated already decides what the
 # next batch copies and what it chains to (see _plan's bridges).
 SETTLE = 0.05
+STOPPED_WINDOW = 0.005   # seconds a warm block has to run again to join a run's first batch (see _stopped)
 FROM_ENV = pathlib.Path("$BT_VMM_CACHE")   # disk_cache: where BT_VMM_CACHE says
 
 
@@ -78,6 +80,8 @@ class JitEngine:
         the first tier's LLVM level."""
         self.hart = hart
         self.tracer = tracer
+        if background and tracer is None:
+            compileserver.shared().start()   # LLVM loads while the guest starts
         self.hot = max(1, HOT_THRESHOLD if hot is None else hot)
         self.interp = ReferenceInterpreter(hart, tracer)
         self.fast = FastInterpreter(hart, tracer, self.interp)
@@ -199,7 +203,7 @@ class JitEngine:
         """Build the batch (on the compile thread, unless there is none);
         ``warm``: the cold tier's counts of the keys that joined the hot
         one, when the batch was planned."""
-        keys, generation = list(plans), self.cache.generation
+        keys, generation, planned = list(plans), self.cache.generation, time.perf_counter()
         worker = self.worker
         # A run's first batch: LLVM's start-up is ahead of it, and nothing
         # runs natively yet; each region goes in as soon as it is compiled.
@@ -215,7 +219,7 @@ class JitEngine:
         def job() -> tuple[list[Key], Batch, set[Key]]:
             left_out = {k for k in keys if k not in inside and k in self.cache.inner}
             if early is not None and warm:
-                left_out |= self._stopped(warm)
+                left_out |= self._stopped(warm, planned)
             todo = {k: p for k, p in plans.items() if k not in left_out}
             return keys, self.cache.build(todo, generation, level, top, early), left_out
 
@@ -225,14 +229,13 @@ class JitEngine:
             self.pending.update(keys)
             worker.submit(job, priority=level)   # code leaving the cold tier first
 
-    def _stopped(self, warm: dict[Key, int]) -> set[Key]:
-        """The keys of ``warm`` that have not run since: a run's first batch
-        leaves them out.  Its warm blocks include code that ran only before
-        main (glibc's tunables loop, ~20 ms to compile, in every program),
-        and the batches behind it would wait for them.  LLVM's loading
-        (needed anyway, ~20 ms) gives the code that still runs time to
-        show."""
-        init_llvm()
+    def _stopped(self, warm: dict[Key, int], planned: float) -> set[Key]:
+        """The keys of ``warm`` that have not run in the STOPPED_WINDOW
+        seconds since ``planned``: a run's first batch leaves them out.
+        Its warm blocks include code that ran only before main (glibc's
+        tunables loop, ~20 ms to compile, in every program), and the
+        batches behind it would wait for them."""
+        time.sleep(max(0.0, planned + STOPPED_WINDOW - time.perf_counter()))
         stopped = {k for k, n in warm.items() if lib.bt_jit_entries(self.cache.ctx, k[0]) == n}
         self.stopped |= stopped   # not warm company for other batches either (hot, they are translated)
         return stopped
