@@ -90,6 +90,18 @@ uint64_t bt_jit_entries(jit_ctx_t *c, uint64_t pc)
     return e->pc == pc ? e->count : 0;
 }
 
+uint64_t bt_jit_heat(jit_ctx_t *c, uint64_t *out, uint64_t max)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < JIT_HOT_SIZE && n < max; i++)
+        if (c->hot[i].count) {
+            out[2 * n] = c->hot[i].pc;
+            out[2 * n + 1] = c->hot[i].count;
+            n++;
+        }
+    return n;
+}
+
 /* A sample found the region at function address fn running: nonzero
  * when that makes it hot (each region once; a region that fails to tier up
  * stays where it is). */

@@ -125,6 +125,8 @@ void bt_jit_clear_hot(jit_ctx_t *c);
 void bt_jit_snooze(jit_ctx_t *c, uint64_t pc, uint64_t times);
 /* The cold tier's count of entries into pc's block (0: not counted). */
 uint64_t bt_jit_entries(jit_ctx_t *c, uint64_t pc);
+/* The counted blocks, as (pc, entries) pairs in out[2 * max]; how many. */
+uint64_t bt_jit_heat(jit_ctx_t *c, uint64_t *out, uint64_t max);
 #define JIT_SNOOZE 16
 /* From the compile thread: translations are ready.  The thread running the
  * guest leaves native code at its next check and bt_jit_run returns

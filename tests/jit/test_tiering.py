@@ -219,9 +219,8 @@ def test_a_block_a_region_took_in_while_its_batch_waited_is_left_out():
     assert covered == {join} and not batch.regions
     eng._install(keys, batch, covered)
     assert not eng.pending and join not in eng.cache
-    counters = {pc: (count, next_) for pc, count, next_ in zip(*[iter(eng._counters.tolist())] * 3)}
-    count, next_ = counters[join[0]]
-    assert next_ - count == eng.hot   # hot again after the threshold, not after a snooze
+    counter = next(e for e in eng.cache.ctx.hot if e.pc == join[0])
+    assert counter.next - counter.count == eng.hot   # hot again after the threshold, not after a snooze
 
 
 def test_a_block_the_dispatcher_reaches_inside_a_region_gets_its_own():

@@ -94,8 +94,7 @@ class JitEngine:
         ctx.hot_threshold = self.hot
         ctx.tier_up = tier_up if opt_level < TOP_LEVEL else 0
         ctx.sample_period = sample_period
-        # pc, entries, next, pc, entries, next... of the cold tier's counters, viewed without copying
-        self._counters = memoryview(ffi.buffer(ctx.hot)).cast("Q")
+        self._heat_pairs = ffi.new("uint64_t[]", 2 * lib.JIT_HOT_SIZE)   # (see _heat)
         self.untranslatable: set[Key] = set()
         self.pending: set[Key] = set()   # being translated on the compile thread
         self.wanted: set[Key] = set()    # pending keys the dispatcher kept reaching meanwhile
@@ -254,9 +253,11 @@ class JitEngine:
         self._submit({key: plan}, TOP_LEVEL)
 
     def _heat(self) -> dict[int, int]:
-        """The cold tier's block-entry counts by pc."""
-        flat = self._counters.tolist()
-        return {pc: n for pc, n in zip(flat[::3], flat[1::3]) if n}
+        """The cold tier's block-entry counts by pc (compacted in C: the
+        whole table, in Python, took ~0.5 ms of the guest's thread)."""
+        n = lib.bt_jit_heat(self.cache.ctx, self._heat_pairs, lib.JIT_HOT_SIZE)
+        flat = ffi.unpack(self._heat_pairs, 2 * n)
+        return dict(zip(flat[::2], flat[1::2]))
 
     def _translate_hot(self, key: Key) -> None:
         """Translate ``key`` together with the warmest other block starts (one

@@ -57,6 +57,9 @@ class CompileThread(Generic[T]):
             self._order += 1
             heapq.heappush(self._jobs, (priority, self._order, job))
             if self._thread is None:
+                # The short switch interval from the start: the thread's first
+                # steps already compete with this one for the GIL.
+                _count_running(1)
                 self._thread = threading.Thread(target=self._work, name="bt-vmm-jit")
                 self._thread.start()
 
@@ -89,7 +92,6 @@ class CompileThread(Generic[T]):
             thread.join()
 
     def _work(self) -> None:
-        _count_running(1)
         try:
             while True:
                 with self._lock:
