@@ -124,7 +124,7 @@ def open(  # noqa: A001 - bt_vmm.open reads naturally, like io.open
 
     ``argv`` (user mode) is the guest's whole vector and defaults to
     ``[path]``; ``env`` defaults to the host's environment.  ``memory`` is the
-    RAM size in bytes (default: 128 MiB bare metal, 4 GiB reserved user mode).
+    RAM size in bytes (default: 128 MiB bare metal, 2 GiB reserved user mode).
     ``engine_options`` go to the engine's constructor (the JIT: ``tb_size``).
     """
     if engine_options:

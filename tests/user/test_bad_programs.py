@@ -122,6 +122,16 @@ def test_missing_file(tmp_path):
     assert "cannot read" in refused(tmp_path / "nope.elf")
 
 
+def test_the_default_address_space_is_2_gib():
+    """(where the JIT's bounds check still compares with an immediate)"""
+    machine = UserMachine(str(asm_program("hello")), ["hello"], env=[])
+    try:
+        assert machine.hart.ptr.ram_size == 2 << 30
+        assert (2 << 30) - (1 << 20) < machine.hart.ptr.x[2] < 2 << 30   # the stack at its top
+    finally:
+        machine.close()
+
+
 def test_memory_size_is_checked():
     with pytest.raises(VMMError):
         UserMachine(str(asm_program("hello")), ["hello"], env=[], memory=12345)
