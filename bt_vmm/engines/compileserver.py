@@ -84,6 +84,7 @@ class CompileServer:
 
     def __init__(self) -> None:
         self.enabled = os.environ.get("BT_VMM_COMPILE_SERVER", "1") != "0"
+        self.deferred = False   # start() does nothing: the first compile starts the server
         self._forget()
 
     def _forget(self) -> None:
@@ -95,7 +96,7 @@ class CompileServer:
     def start(self) -> None:
         """Start the server unless it runs, so that LLVM loads meanwhile
         (never waits: a compile holding the lock has a server)."""
-        if self._lock.acquire(blocking=False):
+        if not self.deferred and self._lock.acquire(blocking=False):
             try:
                 self._running()
             finally:

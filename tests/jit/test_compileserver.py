@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from bt_vmm._core import ffi
-from bt_vmm.cli import _will_compile
+from bt_vmm.cli import _ran, _start_compiler, _will_compile
 from bt_vmm.engines import compileserver
 from bt_vmm.engines.compileserver import CompileError, CompileServer
 from bt_vmm.engines.llvmsetup import compile_region
@@ -103,3 +103,21 @@ def test_a_stopped_server_leaves_compiling_here(server):
 ])
 def test_the_command_starts_the_server_early_for_a_jit_run(words, compiles):
     assert _will_compile(words) == compiles
+
+
+def test_a_command_line_that_ran_before_starts_the_server_only_to_compile(tmp_path, monkeypatch):
+    """(its code is on disk: LLVM loading next to the guest would only slow it)"""
+    monkeypatch.setenv("BT_VMM_CACHE", str(tmp_path))
+    words = ["run", "prog.elf", "7"]
+    servers = [CompileServer(), CompileServer(), CompileServer()]
+    try:
+        key = _start_compiler(words, servers[0])
+        assert servers[0]._proc is not None
+        _ran(key)
+        assert _start_compiler(["run", "prog.elf", "8"], servers[1]) != key and servers[1]._proc is not None
+        assert _start_compiler(words, servers[2]) == key
+        assert servers[2]._proc is None
+        assert _twice(servers[2].compile("m", TWICE, 1)) == 42 and servers[2]._proc is not None
+    finally:
+        for server in servers:
+            server.stop()
