@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bt_vmm.isa import encode
 
-from .common import USER, assert_same, run_both
+from .common import USER, assert_same, ran_cold, run_both, translate_now
 
 A0, A1, T0, T2, RA = 10, 11, 5, 7, 1
 
@@ -179,3 +179,30 @@ def test_a_loop_bigger_than_a_region_is_not_translated_again_from_each_entry():
     assert_same(ref, jit)
     assert jit["x"][A0] == 30 * body
     assert eng.cache.stats.guest_insns < 4 * body
+
+
+def rotated_loop() -> list[int]:
+    """gcc's loop shape: enter at the condition (t0 times round a1 += 1)."""
+    return [
+        encode("addi", rd=T0, rs1=0, imm=50),
+        encode("jal", rd=0, off=0x10 - 0x04),       # 0x04: to the condition
+        encode("addi", rd=A1, rs1=A1, imm=1),       # 0x08 the loop's header
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=0x08 - 0x10),   # 0x10 the condition
+        encode("jal", rd=0, off=0),                 # 0x14 end
+    ]
+
+
+def test_a_block_inside_a_translated_region_is_a_bridge_into_it():
+    """The dispatcher reaching the condition of a rotated loop whose region
+    is in (from the jump before it): the region from there runs to the
+    loop's header and chains there, instead of being a second copy of the
+    loop (qsort's insertion sort and partition loop were compiled twice)."""
+    h, eng = ran_cold(rotated_loop(), limit=30)
+    loop = translate_now(eng, USER.code + 0x08)
+    assert eng.cache.covered[eng._key(USER.code + 0x10)] is loop
+    bridge = translate_now(eng, USER.code + 0x10)
+    assert bridge.instructions <= 2 and USER.code + 0x08 in bridge.chains
+    ref, jit, eng = run_both(USER, rotated_loop(), hot=2, limit=200)
+    assert_same(ref, jit)
+    assert jit["x"][A1] == 50

@@ -283,9 +283,9 @@ class JitEngine:
             there?  Not when that region leads back here (a loop split
             between two regions would cross between them on every
             iteration).  Regions of its own batch, unless one holds this
-            entry; regions installed earlier only for a bridge: their code
-            is translated again instead, one more copy, but no crossing
-            between regions either."""
+            entry; regions installed earlier only for a bridge (other
+            regions copy their code instead: no crossing between regions
+            on every iteration of a loop)."""
             region = self.cache.building.get((target, target_paddr, mode))
             if region is None and bridge():
                 return installed(target, target_paddr) is not None
@@ -303,13 +303,16 @@ class JitEngine:
             return region if region is not None and vpc not in region.chains else None
 
         def bridge() -> bool:
-            """Is this entry's code translated already, in a region the size
-            cap cut short (a loop bigger than a region)?  Then this region
-            is a bridge into the regions installed: copying would be cut
-            short too, and the next entry reached copied again (intmix's
-            main loop was compiled 6 times over)."""
-            holder = self.cache.covered.get(key) if level < TOP_LEVEL else None
-            return holder is not None and holder.instructions >= FIRST_TIER_MAX
+            """Is this entry's code translated already (the dispatcher
+            reaches a block inside a region: a rotated loop entered at its
+            condition, code after a call)?  Then this region is a bridge
+            into the regions installed: a copy would be compiled, and
+            tiered up, again (qsort's insertion sort and partition loop
+            were, at ~60 ms of compile time on the other core, which slows
+            this one), and one cut short by the size cap would make the
+            next entry reached copy again (intmix's main loop was compiled
+            6 times over)."""
+            return level < TOP_LEVEL and key in self.cache.covered
 
         fetch = self._fetcher(vpc, paddr)
 
