@@ -34,7 +34,7 @@ TIER_UP = 4            # samples: ~2-4 ms of a region's code, when a TOP_LEVEL c
 # after this many seconds): what is translated already decides what the
 # next batch copies and what it chains to (see _plan's bridges).
 SETTLE = 0.05
-STOPPED_WINDOW = 0.005   # seconds a warm block has to run again to join a run's first batch (see _stopped)
+STOPPED_WINDOW = 0.002   # seconds a warm block has to run again to join a run's first batch (see _stopped)
 FROM_ENV = pathlib.Path("$BT_VMM_CACHE")   # disk_cache: where BT_VMM_CACHE says
 
 
