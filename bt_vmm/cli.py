@@ -198,8 +198,12 @@ def _start_compiler(argv: list[str], server: compileserver.CompileServer) -> str
         return None
     from bt_vmm.engines.diskcache import DiskCache, default_directory
 
+    try:
+        where = os.getcwd()
+    except OSError:   # (removed under the command: relative paths name nothing then)
+        where = ""
     disk = DiskCache(default_directory())
-    key = disk.key("ran", os.getcwd(), *argv)
+    key = disk.key("ran", where, *argv)
     server.deferred = disk.get(key) is not None
     server.start()
     return key
@@ -213,8 +217,8 @@ def _ran(key: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ran = _start_compiler(sys.argv[1:] if argv is None else argv, compileserver.shared())
     try:
+        ran = _start_compiler(sys.argv[1:] if argv is None else argv, compileserver.shared())
         args = _parser().parse_args(argv)
         status = COMMANDS[args.command](args)
         if args.command == "run" and status != STATUS_INTERRUPTED:

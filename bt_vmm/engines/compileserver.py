@@ -107,12 +107,15 @@ class CompileServer:
         if not self.enabled:
             return None
         if self._proc is None:
+            errors = tempfile.TemporaryFile()
             try:
-                self._errors = tempfile.TemporaryFile()
                 self._proc = subprocess.Popen(_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                              stderr=self._errors)
+                                              stderr=errors)
             except OSError:
+                errors.close()
                 self.enabled = False
+            else:
+                self._errors = errors
         return self._proc
 
     def compile(self, name: str, text: str, level: int) -> bytes:
