@@ -60,8 +60,10 @@ uint64_t bt_csr(hart_t *h, uint64_t csr, uint64_t kind, uint64_t operand, uint64
 int bt_csr_peek(hart_t *h, uint64_t csr, uint64_t *out);
 int bt_csr_poke(hart_t *h, uint64_t csr, uint64_t value);
 uint64_t bt_lr(hart_t *h, uint64_t addr, uint64_t size);
-void bt_set_reservation(hart_t *h, uint64_t vaddr, uint64_t paddr);
 uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size); /* 0 on success */
+/* Mark RAM page ``page`` (an index into hart_t.watch) with watch ``bits``;
+ * a page at or above the store floor ends the floor. */
+void bt_watch(hart_t *h, uint64_t page, uint64_t bits);
 /* Guest physical [paddr, paddr+size) was written other than through a
  * tier's store path (the embedding API, a system call's host I/O, sc): if
  * it holds code of any tier, every tier drops its code, as at fence.i

@@ -24,6 +24,7 @@ fi_ctx_t *fi_new(hart_t *h)
     c->npages = (h->ram_size + PAGE_OFFSET_MASK) >> PAGE_SHIFT;
     c->pages = calloc(c->npages, sizeof *c->pages);
     c->watch = h->watch;   /* the hart's: its lifetime */
+    c->hart = h;
     if (!c->pages || !c->watch) {
         free(c->pages);
         free(c);
@@ -75,7 +76,7 @@ fi_entry_t *fi_entry(fi_ctx_t *c, uint64_t ram_off)
         c->pages[page] = calloc(FI_PAGE_ENTRIES, sizeof(fi_entry_t));
     if (!c->pages[page])
         return 0;
-    c->watch[page] |= FI_PAGE_DECODED;
+    bt_watch(c->hart, page, FI_PAGE_DECODED);
     return &c->pages[page][(ram_off & PAGE_OFFSET_MASK) >> 1];
 }
 

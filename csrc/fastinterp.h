@@ -112,6 +112,7 @@ typedef struct fi_ctx {
     fi_entry_t **pages;  /* per RAM page: FI_PAGE_ENTRIES entries, or NULL */
     uint64_t npages;
     uint8_t *watch;      /* per RAM page (npages + 1 bytes): FI_PAGE_DECODED, FI_PAGE_BLOCKS, JIT_PAGE_* */
+    hart_t *hart;        /* whose watch map it is (see bt_watch) */
     struct jit_ctx *jit; /* the JIT using this as its cold tier, or NULL */
     uint64_t code_epoch; /* hart_t.code_epoch the entries belong to (fence.i drops them) */
     struct fi_decoder *decoder; /* pre-decoding tables (predecode.h), or NULL: Python decodes */

@@ -129,6 +129,13 @@ static uint64_t check_limit(jit_ctx_t *c, hart_t *h)
 
 static int run(jit_ctx_t *c, hart_t *h);
 
+/* Must Python drop translations before any runs again?  (Stores wrote
+ * their code, a fence.i, or the store floor they were built for went.) */
+static inline int stale(jit_ctx_t *c, hart_t *h)
+{
+    return c->smc_count || c->code_epoch != h->code_epoch || c->store_floor != h->store_floor;
+}
+
 /* Translated code computes FP arithmetic in place (see bt_fp_enter). */
 int bt_jit_run(jit_ctx_t *c, hart_t *h)
 {
@@ -149,8 +156,8 @@ static int run(jit_ctx_t *c, hart_t *h)
         }
         if (c->install_ready)
             return JIT_RUN_INSTALL;
-        if (c->smc_count || c->code_epoch != h->code_epoch)
-            return JIT_RUN_SMC;   /* (a fence.i: every translation goes) */
+        if (stale(c, h))
+            return JIT_RUN_SMC;
         uint64_t paddr;
         /* A pending interrupt or a fetch fault: the cold tier stops at once. */
         if (!(system && bt_pending_interrupt(h)) && !phys_of(h, h->pc, &paddr)) {
@@ -165,8 +172,7 @@ static int run(jit_ctx_t *c, hart_t *h)
                 uint64_t r = fn(h, c);
                 if (r == JIT_FAULT)
                     return JIT_RUN_FAULT;
-                if ((r != JIT_STOP && r != JIT_CHECKED) || h->exit_request || c->smc_count ||
-                    c->install_ready || c->code_epoch != h->code_epoch)
+                if ((r != JIT_STOP && r != JIT_CHECKED) || h->exit_request || stale(c, h) || c->install_ready)
                     continue;
                 if (r == JIT_CHECKED && limit < h->insn_limit) {   /* a sample */
                     c->sample_at = h->minstret;   /* (check_limit moves it on) */

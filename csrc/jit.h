@@ -20,7 +20,8 @@
 #define JIT_RUN_EXIT 0    /* h->exit_request is set */
 #define JIT_RUN_COLD 1    /* no translation for h->pc (or budget/interrupt): interpret */
 #define JIT_RUN_FAULT 2   /* deliver the pending exception */
-#define JIT_RUN_SMC 3     /* a store hit a page holding translations */
+#define JIT_RUN_SMC 3     /* a store hit a page holding translations (or a fence.i,
+                             or the store floor went) */
 #define JIT_RUN_HOT 4     /* the block at h->pc became hot: translate it */
 #define JIT_RUN_INSTALL 5 /* the compile thread has translations ready: install them */
 #define JIT_RUN_TIER_UP 6 /* the region at c->hot_region is hot (c->tier_up samples):
@@ -87,6 +88,7 @@ typedef struct jit_ctx {
     uint64_t smc_pages[16];  /* RAM pages written since Python last looked */
     uint64_t smc_count;      /* > JIT_SMC_MAX: too many, flush everything */
     uint64_t code_epoch;     /* hart_t.code_epoch the translations belong to (fence.i drops them) */
+    uint64_t store_floor;    /* hart_t.store_floor they were built for (a change drops them) */
     /* statistics */
     uint64_t stat_dispatch;  /* translations entered from the dispatch loop */
     uint64_t stat_cold;      /* returns to Python for cold code */

@@ -295,27 +295,16 @@ int bt_load_for_store(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t *out)
     return 0;
 }
 
-/* Reserve vaddr (at guest physical paddr), or drop the reservation
- * (vaddr = ~0).  Its page is marked in the watch map, so that generated
- * stores need no check of their own: those to that page take the slow path. */
-void bt_set_reservation(hart_t *h, uint64_t vaddr, uint64_t paddr)
-{
-    if (h->watch && h->reserved_page != ~0ULL)
-        h->watch[h->reserved_page] &= ~PAGE_RESERVED;
-    h->reserved_page = ~0ULL;
-    h->reservation = vaddr;
-    if (vaddr != ~0ULL && h->watch && paddr >= h->ram_base && paddr - h->ram_base < h->ram_size) {
-        h->reserved_page = (paddr - h->ram_base) >> 12;
-        h->watch[h->reserved_page] |= PAGE_RESERVED;
-    }
-}
-
 int bt_store(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value)
 {
-    if (h->reservation != ~0ULL && (vaddr & ~7ULL) <= h->reservation + 7 &&
-        vaddr + size > (h->reservation & ~7ULL))
-        bt_set_reservation(h, ~0ULL, 0); /* a store to the reserved bytes breaks LR/SC */
     return access(h, vaddr, size, ACC_STORE, &value);
+}
+
+void bt_watch(hart_t *h, uint64_t page, uint64_t bits)
+{
+    h->watch[page] |= (uint8_t)bits;
+    if (h->store_floor && h->ram_base + (page << PAGE_SHIFT) + PAGE_SIZE > h->store_floor)
+        h->store_floor = 0;
 }
 
 int bt_fetch(hart_t *h, uint64_t vaddr, uint64_t *out)
@@ -333,6 +322,12 @@ int bt_fetch(hart_t *h, uint64_t vaddr, uint64_t *out)
     return 0;
 }
 
+/* LR/SC.  The reservation is the address LR read and the value it read
+ * there: SC succeeds when it stores to that address and memory still holds
+ * that value (a store in between that changed it, from this hart or any
+ * other agent, makes it fail; one that left the value as it was need not,
+ * the spec leaves SC free to succeed or fail then).  So no other store has
+ * anything to check: translated stores go straight to memory. */
 uint64_t bt_lr(hart_t *h, uint64_t addr, uint64_t size)
 {
     uint64_t v;
@@ -342,10 +337,7 @@ uint64_t bt_lr(hart_t *h, uint64_t addr, uint64_t size)
     }
     if (access(h, addr, size, ACC_LOAD, &v))
         return 0;
-    uint64_t paddr = addr;
-    if (h->machine_kind == MACHINE_SYSTEM && bt_translate(h, addr, ACC_LOAD, &paddr))
-        h->exc_pending = 0, paddr = ~0ULL; /* cannot happen: the load just succeeded */
-    bt_set_reservation(h, addr, paddr);
+    h->reservation = addr, h->reserved_value = v, h->reserved_size = size;
     return v;
 }
 
@@ -355,11 +347,13 @@ uint64_t bt_sc(hart_t *h, uint64_t addr, uint64_t value, uint64_t size)
         bt_raise(h, EXC_STORE_MISALIGNED, addr);
         return 1;
     }
-    if (h->reservation != addr) {
-        bt_set_reservation(h, ~0ULL, 0);
+    uint64_t reserved = h->reservation, now;
+    h->reservation = ~0ULL;
+    if (reserved != addr)
         return 1;
-    }
-    bt_set_reservation(h, ~0ULL, 0);
+    /* (read with the store's permissions: a fault is the store's) */
+    if (bt_load_for_store(h, addr, h->reserved_size, &now) || now != h->reserved_value)
+        return 1;
     if (access(h, addr, size, ACC_STORE, &value))
         return 1;
     uint64_t paddr = addr;
@@ -377,7 +371,7 @@ void bt_wrote(hart_t *h, uint64_t paddr, uint64_t size)
     uint64_t off = paddr - h->ram_base;
     uint64_t last = size > h->ram_size - off ? h->ram_size - 1 : off + size - 1;
     for (uint64_t page = off >> 12; page <= last >> 12; page++)
-        if (h->watch[page] & ~PAGE_RESERVED) {   /* the tiers' bits */
+        if (h->watch[page]) {
             h->code_epoch++;
             return;
         }

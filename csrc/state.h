@@ -43,8 +43,6 @@
 #define EXIT_MMIO_ERROR 6  /* a Python device raised; details kept on the Python side */
 #define EXIT_TRAP_LOOP 7   /* system VM: a trap handler traps on its own first instruction */
 
-#define PAGE_RESERVED 8    /* watch bit: the page holds the LR reservation */
-
 /* Bits of hart_t.exit_request.  Native code stops at its next check when
  * any bit is set; only STOP ends the run. */
 #define EXIT_REQ_STOP 1    /* stop the run (exit_reason says why) */
@@ -99,9 +97,11 @@ typedef struct hart {
     uint64_t pmpcfg[16];         /* WARL storage; even indices only on RV64 */
     uint64_t pmpaddr[64];
 
-    /* --- LR/SC reservation: address, or all-ones when none --- */
+    /* --- LR/SC reservation: the address LR read (all-ones when none), the
+     * value it read there and its size (see bt_sc) --- */
     uint64_t reservation;
-    uint64_t reserved_page;      /* its RAM page (marked PAGE_RESERVED in watch), or all-ones */
+    uint64_t reserved_value;
+    uint64_t reserved_size;
 
     /* --- fence.i: bumped by each one; a tier holding decoded or translated
      * code drops it when its own copy of the epoch differs --- */
@@ -129,9 +129,15 @@ typedef struct hart {
     uint64_t ram_size;
     uint64_t ram_low_guard;      /* user VM: accesses below this fault (NULL page) */
     /* Per RAM page (ram_size / 4096 + 2 bytes, owned by whoever owns the
-     * hart): bits that send generated stores to their slow path
-     * (PAGE_RESERVED here; FI_PAGE_DECODED, JIT_PAGE_* by the tiers). */
+     * hart): bits that send generated stores to their slow path, set
+     * through bt_watch (FI_PAGE_DECODED, JIT_PAGE_* by the tiers). */
     uint8_t *watch;
+    /* Process VM: no page at or above this (page-aligned) address is
+     * watched, so translated stores there check no watch byte (0: no
+     * floor).  The program's code ends below it; bt_watch drops it to 0
+     * when a page above gets code, and the JIT then drops the
+     * translations built for it (see jit_ctx_t.store_floor). */
+    uint64_t store_floor;
 
     /* --- HTIF: stores to tohost stop the run --- */
     uint64_t tohost_addr;        /* 0 when the program has no tohost */

@@ -13,7 +13,6 @@ static uint64_t host_ticks(void)
 
 void bt_hart_reset(hart_t *h, uint64_t machine_kind, uint64_t pc)
 {
-    bt_set_reservation(h, ~0ULL, 0); /* unmarks its page (a fresh hart: page 0, a no-op) */
     uint8_t *ram = h->ram, *watch = h->watch;
     uint64_t base = h->ram_base, size = h->ram_size, guard = h->ram_low_guard;
     memset(h, 0, sizeof *h);
@@ -30,7 +29,6 @@ void bt_hart_reset(hart_t *h, uint64_t machine_kind, uint64_t pc)
         /* qemu-user lets user code read every counter */
         h->mcounteren = h->scounteren = 0xffffffff;
     }
-    h->reserved_page = ~0ULL;
     h->reservation = ~0ULL;
     h->mtimecmp = ~0ULL;
     h->time_offset = host_ticks(); /* mtime counts from reset */

@@ -30,7 +30,7 @@ M64 = (1 << 64) - 1
 FS_INITIAL = 1 << 13
 RAM_SIZE = 1 << 20
 # Host-side bookkeeping (pointers, statistics, the host clock), not architectural state.
-_SKIPPED = ("stat_", "tlb_", "ram", "time_offset", "watch", "check_limit", "insn_bits")   # not architectural state
+_SKIPPED = ("stat_", "tlb_", "ram", "time_offset", "watch", "check_limit", "insn_bits", "store_floor")   # not architectural state
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,13 @@ def code_bytes(words: list[int]) -> bytes:
 
 def make_hart(layout: Layout, words: list[int], *, regs=None, fregs=None, mem=None, limit: int) -> Hart:
     """A fresh hart with ``words`` at layout.code; traps go to a `jal x0, 0`
-    loop at layout.trap_vec (system VM) or stop the run (process VM)."""
+    loop at layout.trap_vec (system VM) or stop the run (process VM).  A
+    process VM's store floor is the page after the code, as a program's
+    is after its text (code put above it takes the floor away)."""
     h = Hart(layout.ram_base, RAM_SIZE, layout.kind, layout.low_guard)
     p = h.ptr
+    if layout.kind == lib.MACHINE_USER:
+        p.store_floor = -(-(layout.code + len(code_bytes(words))) // 4096) * 4096
     h.write_phys(layout.code, code_bytes(words))
     h.write_phys(layout.trap_vec, encode("jal", rd=0, off=0).to_bytes(4, "little"))
     for addr, data in (mem or {}).items():

@@ -1,8 +1,8 @@
 """RV64A: load-reserved/store-conditional and atomic memory operations.
 
 A single hart sees its own accesses in order, so aq/rl only need decoding.
-LR/SC keep their reservation in the C core (bt_lr/bt_sc; any store to the
-reserved bytes clears it).  An AMO is the load half (aligned, with store
+LR/SC keep their reservation in the C core (bt_lr/bt_sc: the address and
+the value LR read; a store that changed the value since makes SC fail).  An AMO is the load half (aligned, with store
 permissions and store/AMO fault causes), the operation, then the store.
 """
 from bt_vmm.isa.spec import insn

@@ -15,6 +15,7 @@ from bt_vmm.linux_user.memory import PAGE, GuestMemory
 from bt_vmm.machines.elf import Program
 
 STACK_SIZE = 8 << 20
+PF_X, PF_W = 1, 2
 PIE_BASE = 0x40000   # where a static-pie (ET_DYN without interpreter) is placed
 
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
@@ -25,6 +26,24 @@ HWCAP_IMAFDC = sum(1 << (ord(c) - ord("A")) for c in "IMAFDC")
 CLK_TCK = 100
 
 
+def load_bias(program: Program) -> int:
+    """Where the program's addresses are placed relative to its own."""
+    return PIE_BASE if program.elf_type == "ET_DYN" else 0
+
+
+def store_floor(program: Program) -> int:
+    """The process VM's store floor (hart_t.store_floor): the page after
+    the program's code, when its data, heap and stack all lie above; else
+    0 (none: translated stores check every page)."""
+    code = [seg.vaddr + seg.memsz for seg in program.segments if seg.flags & PF_X]
+    if not code:
+        return 0
+    floor = -(-max(code) // PAGE) * PAGE
+    if any(seg.vaddr < floor for seg in program.segments if seg.flags & PF_W):
+        return 0
+    return floor + load_bias(program)
+
+
 def load_image(mem: GuestMemory, program: Program, stack_bottom: int) -> tuple[int, int]:
     """Copy the PT_LOAD segments in; returns (load bias, end of the image)."""
     if program.interp is not None:
@@ -32,7 +51,7 @@ def load_image(mem: GuestMemory, program: Program, stack_bottom: int) -> tuple[i
             f"{program.path}: dynamically linked (interpreter {program.interp!r}); "
             "bt-vmm runs static programs: link with -static"
         )
-    bias = PIE_BASE if program.elf_type == "ET_DYN" else 0
+    bias = load_bias(program)
     end = 0
     for seg in program.segments:
         lo, hi = seg.vaddr + bias, seg.vaddr + bias + seg.memsz

@@ -16,7 +16,7 @@ from bt_vmm.cpu.hart import Hart
 from bt_vmm.errors import VMMError
 from bt_vmm.isa import DECODER, IllegalInstruction
 from bt_vmm.linux_user.abi import signal_name
-from bt_vmm.linux_user.loader import STACK_SIZE, build_stack, load_image
+from bt_vmm.linux_user.loader import STACK_SIZE, build_stack, load_image, store_floor
 from bt_vmm.linux_user.memory import PAGE, AddressSpace, GuestFault, GuestMemory
 from bt_vmm.linux_user.process import Process
 from bt_vmm.linux_user.table import ProcessExit
@@ -68,6 +68,7 @@ class UserMachine(Machine):
             raise VMMError(f"user-mode memory must be a multiple of 4 KiB and at least {MIN_MEMORY >> 20} MiB")
         program = load_elf(path)
         hart = Hart(ram_base=0, ram_size=memory, machine_kind=lib.MACHINE_USER, low_guard=LOW_GUARD)
+        hart.ptr.store_floor = store_floor(program)   # (before the engine: its translations start from it)
         super().__init__(hart, engine, tracer)
         self.mem = GuestMemory(hart.ram, LOW_GUARD, lambda addr, n: lib.bt_wrote(hart.ptr, addr, n))
         stack_bottom = memory - STACK_SIZE

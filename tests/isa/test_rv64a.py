@@ -55,15 +55,33 @@ def test_second_sc_fails(engine):
 
 
 @pytest.mark.parametrize("offset,size,kept", [
-    (0, 8, False), (4, 4, False), (7, 1, False),  # a store to the reserved bytes
+    (0, 8, False), (4, 4, False), (7, 1, False),  # a store changing the reserved bytes
     (64, 8, True),                                # elsewhere leaves it alone
 ])
 def test_store_between_breaks_reservation(engine, offset, size, kept):
     store = {1: "sb", 4: "sw", 8: "sd"}[size]
     words = [lr("d", rd=TMP), encode(store, rs1=ADDR, rs2=0, imm=offset), sc("d")]
-    h = run(engine, words, src=0xAB, initial=0x1111)
+    h = run(engine, words, src=0xAB, initial=0x0123456789ABCDEF)
     assert x(h, DST) == (0 if kept else 1)
     assert (read_mem(h, DATA, 1) == 0xAB) == kept
+
+
+def test_store_of_the_same_value_keeps_reservation(engine):
+    """The reservation holds the value LR read (as QEMU's does): a store
+    that leaves it as it was does not break it, which the spec allows."""
+    words = [lr("d", rd=TMP), encode("sd", rs1=ADDR, rs2=TMP, imm=0), sc("d")]
+    h = run(engine, words, src=0xAB, initial=0x1111)
+    assert x(h, DST) == 0
+    assert read_mem(h, DATA, 8) == 0xAB
+
+
+def test_sc_after_lr_of_a_changed_word_fails(engine):
+    """lr.w reserves the word's value: a store to its upper neighbour
+    leaves it, one to the word itself breaks it."""
+    upper = [lr("w", rd=TMP), encode("sw", rs1=ADDR, rs2=0, imm=4), sc("w")]
+    assert x(run(engine, upper, src=7, initial=0x1111_2222_3333_4444), DST) == 0
+    lower = [lr("w", rd=TMP), encode("sh", rs1=ADDR, rs2=0, imm=2), sc("w")]
+    assert x(run(engine, lower, src=7, initial=0x1111_2222_3333_4444), DST) == 1
 
 
 def test_amo_breaks_reservation(engine):

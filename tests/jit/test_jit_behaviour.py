@@ -335,3 +335,34 @@ def test_a_misaligned_store_reaching_into_a_code_page_from_below_is_seen():
     ref, jit, _ = run_both(USER, words, hot=2, regs=regs, ranges=[(USER.code - 4, 8)], limit=60 * 5 + 1)
     assert_same(ref, jit)
     assert jit["x"][A0] == sum(range(60))
+
+
+def test_code_above_the_store_floor_takes_the_floor_away():
+    """A process VM's translated stores above the store floor check no
+    watch byte.  The hot loop here, translated that way, writes an
+    instruction into a data page (F); then, each pass, calls F too: the
+    code there runs (the cold tier pre-decodes it: the floor goes, and with
+    it every translation built for it), and the loop, translated again,
+    must see that its stores patch code.  With the first translation kept,
+    F would run stale code."""
+    words = [
+        encode("addi", rd=T0, rs1=0, imm=2),        # 0x00 two passes
+        encode("addi", rd=T1, rs1=0, imm=16),       # 0x04
+        encode("sw", rs1=T2, rs2=T3, imm=0),        # 0x08 F's instruction
+        encode("beq", rs1=A2, rs2=0, off=8),        # the first pass calls nothing
+        encode("jalr", rd=RA, rs1=T2, imm=0),       # 0x10 call F
+        encode("add", rd=T3, rs1=T3, rs2=A1),       # F adds one more next time
+        encode("addi", rd=T1, rs1=T1, imm=-1),
+        encode("bne", rs1=T1, rs2=0, off=-0x14),
+        encode("addi", rd=A2, rs1=0, imm=1),        # 0x20
+        encode("addi", rd=T0, rs1=T0, imm=-1),
+        encode("bne", rs1=T0, rs2=0, off=-0x24),
+        encode("jal", rd=0, off=0),
+    ]
+    f = USER.data
+    regs = {T2: f, T3: encode("addi", rd=A0, rs1=A0, imm=1), A1: 1 << 20}
+    ret = encode("jalr", rd=0, rs1=RA, imm=0).to_bytes(4, "little")
+    ref, jit, eng = run_both(USER, words, hot=3, regs=regs, mem={f + 4: ret}, ranges=[(f, 8)], limit=400)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == sum(range(17, 33))
+    assert eng.hart.ptr.store_floor == 0 and eng.stats.flushes >= 1

@@ -158,11 +158,11 @@ class IRValues:
     # the next one's, for a store that need not be aligned (it may cross).
     WATCH_PAGE, WATCH_NEXT = I8, ir.IntType(16)
 
-    def _store_diamond(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value, value: ir.Value,
-                       size: int, slow_path: Callable[[], None], watch: ir.IntType = WATCH_PAGE) -> None:
+    def _store_diamond(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value | None, value: ir.Value,
+                       size: int, slow_path: Callable[[], None], watch: ir.IntType | None = WATCH_PAGE) -> None:
         """A store of ``size`` bytes: inline to ``host`` when ``hit`` and the
-        page's watch byte is clear (no code of any tier and no LR
-        reservation on the page), else what ``slow_path()`` emits."""
+        page's watch byte is clear (no code of any tier on the page; no
+        ``watch``: ``hit`` says all), else what ``slow_path()`` emits."""
         slow, join = self.fn.append_basic_block("st_slow"), self.fn.append_basic_block("st_join")
         self._store_or_leave(hit, host, watch_byte, value, size, slow, watch)
         self.b.branch(join)
@@ -171,15 +171,19 @@ class IRValues:
         self.b.branch(join)
         self.b.position_at_end(join)
 
-    def _store_or_leave(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value, value: ir.Value,
-                        size: int, leave: ir.Block, watch: ir.IntType = WATCH_PAGE) -> None:
+    def _store_or_leave(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value | None, value: ir.Value,
+                        size: int, leave: ir.Block, watch: ir.IntType | None = WATCH_PAGE) -> None:
         """The fast half of a store: inline when ``hit`` and the watch byte
         is clear, else on to ``leave``; continues after the inline store."""
-        check, fast = self.fn.append_basic_block("st_check"), self.fn.append_basic_block("st_fast")
-        self._likely(hit, check, leave)
-        self.b.position_at_end(check)
-        watched = self.b.load(watch_byte, typ=watch, align=1)
-        self._likely(self.b.icmp_unsigned("==", watched, ir.Constant(watch, 0)), fast, leave)
+        fast = self.fn.append_basic_block("st_fast")
+        if watch is None:
+            self._likely(hit, fast, leave)
+        else:
+            check = self.fn.append_basic_block("st_check")
+            self._likely(hit, check, leave)
+            self.b.position_at_end(check)
+            watched = self.b.load(watch_byte, typ=watch, align=1)
+            self._likely(self.b.icmp_unsigned("==", watched, ir.Constant(watch, 0)), fast, leave)
         self.b.position_at_end(fast)
         self._store_host(host, value, size)
 

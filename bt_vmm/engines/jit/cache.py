@@ -171,9 +171,7 @@ class CodeCache:
     """Translations of one hart, keyed by (virtual pc, physical pc, mode)."""
 
     def __init__(self, hart: Hart, opt_level: int = 2, max_insns: int = 1 << 20,
-                 disk: DiskCache | None = None, watch=None):
-        """``watch``: the cold tier's page watch map (fi_ctx_t.watch), shared
-        so that each tier's stores see the other's code pages."""
+                 disk: DiskCache | None = None):
         self.hart = hart
         self.opt_level = opt_level
         self.max_insns = max_insns      # --tb-size: guest instructions kept translated
@@ -181,11 +179,14 @@ class CodeCache:
         self.disk = disk or DiskCache(None)
         self.ctx = ffi.new("jit_ctx_t *")
         self._npages = hart.ptr.ram_size // PAGE + 1
-        self._code_pages = ffi.new("uint8_t[]", self._npages) if watch is None else watch
+        # The hart's page watch map, shared with the cold tier: each tier's
+        # stores see the other's code pages.
+        self._code_pages = hart.ptr.watch
         self.ctx.code_pages = self._code_pages
         self.ctx.npages = self._npages
         self.ctx.use_ic = hart.ptr.machine_kind == lib.MACHINE_USER
         self.ctx.code_epoch = hart.ptr.code_epoch
+        self.ctx.store_floor = hart.ptr.store_floor
         self._ram = ffi.buffer(hart.ptr.ram, hart.ptr.ram_size)
         self.building: dict[Key, RegionInfo] = {}   # the regions of the batch being translated
         self.generation = 0        # bumped by flush: batches started before it are dropped
@@ -411,7 +412,7 @@ class CodeCache:
         for page in info.pages:
             self.page_regions.setdefault(page, set()).update(keys)
             if 0 <= page - base < self._npages:
-                self._code_pages[page - base] |= lib.JIT_PAGE_CODE
+                lib.bt_watch(self.hart.ptr, page - base, lib.JIT_PAGE_CODE)   # (above the floor: it goes)
         for k in keys:
             if self.entries.get(k, info) is not info:
                 lib.bt_jit_clear_ic(self.ctx)   # it may hold the version replaced
@@ -430,9 +431,9 @@ class CodeCache:
     # --- invalidation ---
     def invalidate_written(self) -> None:
         """Drop the translations on pages the guest wrote (self-modifying code)."""
-        c = self.ctx
-        if c.smc_count > lib.JIT_SMC_MAX or c.code_epoch != self.hart.ptr.code_epoch:
-            self.flush()   # many pages written, or a fence.i
+        c, h = self.ctx, self.hart.ptr
+        if c.smc_count > lib.JIT_SMC_MAX or c.code_epoch != h.code_epoch or c.store_floor != h.store_floor:
+            self.flush()   # many pages written, a fence.i, or code above the store floor
             return
         base = self.hart.ptr.ram_base // PAGE
         pages = {base + c.smc_pages[i] for i in range(c.smc_count)}
@@ -480,6 +481,7 @@ class CodeCache:
         self.generation += 1
         self.ctx.smc_count = 0
         self.ctx.code_epoch = self.hart.ptr.code_epoch
+        self.ctx.store_floor = self.hart.ptr.store_floor
         lib.bt_jit_clear_pages(self.ctx)
         lib.bt_jit_clear_hot(self.ctx)   # so that hot code is translated again
         self._reset()

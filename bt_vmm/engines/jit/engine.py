@@ -86,7 +86,7 @@ class JitEngine:
         self.interp = ReferenceInterpreter(hart, tracer)
         self.fast = FastInterpreter(hart, tracer, self.interp)
         fi = self.fast.ctx
-        self.cache = CodeCache(hart, opt_level, tb_size, DiskCache(default_directory() if disk_cache is FROM_ENV else disk_cache), watch=fi.watch)
+        self.cache = CodeCache(hart, opt_level, tb_size, DiskCache(default_directory() if disk_cache is FROM_ENV else disk_cache))
         self.interp.s = TrackingConcrete(hart, self.cache)
         ctx = self.cache.ctx
         if tracer is None:   # tracing sees every instruction: the reference interpreter runs all
@@ -321,9 +321,16 @@ class JitEngine:
             return fetched is not None and bool(lib.fi_decoded_at(self.fast.ctx, self.hart.ptr, fetched[1]))
 
         return RegionPlan(self.hart.ptr.machine_kind, mode, fetch, executed, starts_region, ram_window=self._ram_window,
+                          store_window=self._store_window(),
                           heat=lambda pc: heat.get(pc, 0).bit_length(), loop=loop,
                           # (a recompile at a higher level: the same blocks, see FIRST_TIER_MAX)
                           max_insns=lib.JIT_REGION_MAX if level > self.cache.opt_level else FIRST_TIER_MAX)
+
+    def _store_window(self) -> tuple[int, int] | None:
+        """The stores' window (see RegionPlan.store_window): from the floor
+        the translations are built for."""
+        floor, (lo, last) = self.cache.ctx.store_floor, self._ram_window
+        return (floor, lo + last - floor) if floor and lo <= floor <= lo + last else None
 
     def _read16(self, paddr: int) -> int | None:
         p = lib.bt_ram_ptr(self.hart.ptr, paddr, 2)

@@ -21,7 +21,7 @@ from bt_vmm.engines.jit.region import RegionInfo, RegionPlan
 
 Key = tuple[int, int, int]
 QUESTIONS = ("fetch", "executed", "entries", "heat")
-SETTINGS = ("machine_kind", "mode", "ram_window", "max_insns", "max_block")
+SETTINGS = ("machine_kind", "mode", "ram_window", "store_window", "max_insns", "max_block")
 
 
 def _plain(value: Any) -> Any:
