@@ -295,7 +295,7 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
     mprotect(lo, span, PROT_READ | PROT_EXEC);
     c->arena_used = at - c->arena;
     start->block = (uint32_t)(at_off + 1);
-    c->watch[page] |= FI_PAGE_BLOCKS;
+    bt_watch(c->hart, page, FI_PAGE_BLOCKS);
     c->stat_blocks++;
 }
 

@@ -236,7 +236,7 @@ void bt_code_write(jit_ctx_t *jc, fi_ctx_t *fc, hart_t *h, uint64_t vaddr, uint6
         uint64_t paddr = v;
         tlb_entry_t *e = &h->tlb_store[(v >> 12) & (TLB_SIZE - 1)];
         int system = h->machine_kind == MACHINE_SYSTEM;
-        if (system && e->page == (v & ~4095ULL)) /* the store just filled it: no second page walk */
+        if (system && (e->page & ~TLB_WATCHED) == (v & ~4095ULL)) /* the store just filled it: no second page walk */
             paddr = v + e->addend - (uint64_t)(uintptr_t)h->ram + h->ram_base;
         else if (system && bt_translate(h, v, ACC_STORE, &paddr)) {
             h->exc_pending = 0; /* cannot happen: the store just succeeded */

@@ -42,7 +42,7 @@ static uint8_t *tlb_lookup(hart_t *h, uint64_t vaddr, uint64_t acc)
 {
     uint64_t vpn = vaddr >> PAGE_SHIFT;
     tlb_entry_t *e = &tlb_for(h, acc)[vpn % TLB_SIZE];
-    if (e->page != (vaddr & ~PAGE_MASK)) {
+    if ((e->page & ~TLB_WATCHED) != (vaddr & ~PAGE_MASK)) {
         h->stat_tlb_misses++;
         return 0;
     }
@@ -65,6 +65,8 @@ static void tlb_fill(hart_t *h, uint64_t vaddr, uint64_t paddr, uint64_t acc, ui
     uint64_t vpn = vaddr >> PAGE_SHIFT;
     tlb_entry_t *e = &tlb_for(h, acc)[vpn % TLB_SIZE];
     e->page = vpn << PAGE_SHIFT;
+    if (acc == ACC_STORE && h->watch && h->watch[(ppage - h->ram_base) >> PAGE_SHIFT])
+        e->page |= TLB_WATCHED;
     e->addend = (uint64_t)(uintptr_t)host - (vpn << PAGE_SHIFT);
     h->tlb_tag[acc][vpn % TLB_SIZE] = tag;
 }
@@ -302,6 +304,14 @@ int bt_store(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value)
 
 void bt_watch(hart_t *h, uint64_t page, uint64_t bits)
 {
+    if (!h->watch[page]) {   /* stores to it from generated code must miss now */
+        uint64_t host = (uint64_t)(uintptr_t)h->ram + (page << PAGE_SHIFT);
+        for (int i = 0; i < TLB_SIZE; i++) {
+            tlb_entry_t *e = &h->tlb_store[i];
+            if (e->page != ~0ULL && (e->page & ~TLB_WATCHED) + e->addend == host)
+                e->page = ~0ULL;
+        }
+    }
     h->watch[page] |= (uint8_t)bits;
     if (h->store_floor && h->ram_base + (page << PAGE_SHIFT) + PAGE_SIZE > h->store_floor)
         h->store_floor = 0;

@@ -64,6 +64,10 @@ typedef struct {
     uint64_t page;
     uint64_t addend;
 } tlb_entry_t;
+/* In a tlb_store entry's page: the page has watch bits (code of a tier),
+ * so generated stores miss (no mask leaves this bit of an address) and
+ * need not read the watch map; the C core's own lookups hit. */
+#define TLB_WATCHED 8ULL
 
 /* What the fast path does not read about a TLB entry, for the selective
  * flushes of satp writes and sfence.vma: the ASID it was filled under, G

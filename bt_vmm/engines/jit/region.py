@@ -281,9 +281,9 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     # ------------------------------------------------------------------
     # memory (builder protocol)
     def _fast_address(self, addr: ir.Value, size: int, tlb: str, must_align: bool = False, store: bool = False):
-        """(hit condition, host pointer, pointer to the code_pages byte of
-        the page, or None when a ``store`` need not check it) of the inline
-        fast path."""
+        """(hit condition, host pointer, pointer to the watch byte of the
+        page, or None when a store need not check it) of the inline fast
+        path."""
         if not self.system:
             # Process VM: guest address = offset into RAM, bounds-checked
             # with one compare (the last 7 bytes of RAM take the slow path).
@@ -307,10 +307,9 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
                 return inside, host, None
             page = self.b.gep(self._entry_ptr("pages_biased"), [self.b.lshr(addr, const(12))], source_etype=I8)
             return inside, host, page
+        # (A store TLB entry of a page holding code never hits: TLB_WATCHED.)
         hit, host = self._tlb_lookup(self.field_ptr(tlb), addr, size)
-        ram_off = self.b.sub(host, self._entry_value("ram"))
-        page = self.b.gep(self._entry_ptr("code_pages"), [self.b.lshr(ram_off, const(12))], source_etype=I8)
-        return hit, self.b.inttoptr(host, PTR), page
+        return hit, self.b.inttoptr(host, PTR), None
 
     def _likely(self, cond: ir.Value, fast: ir.Block, slow: ir.Block) -> None:
         self.b.cbranch(cond, fast, slow).set_weights([1000, 1])
@@ -393,7 +392,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def store(self, addr, v, size):
         addr, value = self.v(addr), self.v(v)
         hit, host, page = self._fast_address(addr, size, "tlb_store", store=True)
-        watch = None if page is None else self.WATCH_PAGE if self.system else self.WATCH_NEXT
+        watch = None if page is None else self.WATCH_NEXT
         if self._leaves_before():
             self._store_or_leave(self.c(hit), host, page, value, size, self._leave_before(), watch)
             self._accessed(addr, False, host, page)
@@ -855,9 +854,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
         base = self.load_field("ram_base")
         ram, pages = self.load_field("ram"), self.b.load(self.b.gep(self.ctx, [const(CTX_CODE_PAGES)], source_etype=I8), typ=I64)
         values = {
-            "ram": ram,
             "ram_biased": self.b.sub(ram, base),
-            "code_pages": pages,
             "pages_biased": self.b.sub(pages, self.b.lshr(base, const(12))),
             "reach": const(self.info.instructions),
         }
