@@ -12,11 +12,8 @@ new one.
 
 One server per VMM process, shared by its engines (LLVM compiled one
 module at a time in-process too).  BT_VMM_COMPILE_SERVER=0, or a server
-that cannot start, compiles in the VMM's process instead.
-
-Protocol, over the server's stdin and stdout: a request is REQUEST
-(level, name length, IR length), the name, the IR (UTF-8); the reply is
-REPLY (status, length) and the object (OK) or LLVM's error message.
+that cannot start, compiles in the VMM's process instead.  The server's
+own side is llvmserver.
 """
 from __future__ import annotations
 
@@ -24,46 +21,17 @@ import atexit
 import importlib.util
 import os
 import pathlib
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 from typing import BinaryIO
 
+from bt_vmm.engines.llvmserver import FAILED, OK, REPLY, REQUEST, read_exactly
 from bt_vmm.engines.llvmsetup import compile_region
-
-REQUEST = struct.Struct("<iII")
-REPLY = struct.Struct("<BI")
-OK, FAILED = 0, 1
-
 
 class CompileError(RuntimeError):
     """LLVM could not compile a module (a translator bug), or its server stopped."""
-
-
-def _read(stream: BinaryIO, n: int) -> bytes | None:
-    """Exactly ``n`` bytes, or None at the end of the stream."""
-    data = stream.read(n)
-    return data if len(data) == n else None
-
-
-def serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """The server's loop: compile each request until the VMM closes the pipe."""
-    from bt_vmm.engines.llvmsetup import warm_up
-
-    warm_up()
-    while (header := _read(requests, REQUEST.size)) is not None:
-        level, name_size, text_size = REQUEST.unpack(header)
-        name, text = _read(requests, name_size), _read(requests, text_size)
-        if name is None or text is None:
-            return
-        try:
-            status, payload = OK, compile_region(name.decode(), text.decode(), level)
-        except Exception as exc:   # LLVM's message goes back to the VMM
-            status, payload = FAILED, f"{type(exc).__name__}: {exc}".encode()
-        replies.write(REPLY.pack(status, len(payload)) + payload)
-        replies.flush()
 
 
 def _command() -> list[str]:
@@ -74,7 +42,7 @@ def _command() -> list[str]:
     if spec is None or spec.origin is None:
         raise OSError("llvmlite is not installed")
     paths = [str(pathlib.Path(__file__).resolve().parents[2]), str(pathlib.Path(spec.origin).parents[1])]
-    code = (f"import sys; sys.path[:0] = {paths!r}; from bt_vmm.engines.compileserver import serve; "
+    code = (f"import sys; sys.path[:0] = {paths!r}; from bt_vmm.engines.llvmserver import serve; "
             "serve(sys.stdin.buffer, sys.stdout.buffer)")
     return [sys.executable, "-I", "-S", "-c", code]
 
@@ -142,11 +110,11 @@ class CompileServer:
         try:
             proc.stdin.write(REQUEST.pack(level, len(name), len(text)) + name + text)
             proc.stdin.flush()
-            header = _read(proc.stdout, REPLY.size)
+            header = read_exactly(proc.stdout, REPLY.size)
             if header is None:
                 return None
             status, size = REPLY.unpack(header)
-            payload = _read(proc.stdout, size)
+            payload = read_exactly(proc.stdout, size)
         except OSError:   # (a closed pipe)
             return None
         return None if payload is None else (status, payload)
