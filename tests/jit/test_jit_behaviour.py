@@ -79,6 +79,29 @@ def test_store_into_the_running_block(layout):
     assert eng.stats.invalidations >= 1
 
 
+
+@LAYOUTS
+def test_a_hot_loop_patching_itself_after_loading_the_word(layout):
+    """Each pass loads the word it then patches, further down its own block
+    (a0 += the pass number): the new instruction must run every time.  A
+    process VM's store to an address a load checked already still checks
+    the store floor."""
+    words = [
+        encode("lw", rd=T0, rs1=T2, imm=0),         # the word at +16
+        encode("sw", rs1=T2, rs2=T1, imm=0),        # patched
+        encode("add", rd=T1, rs1=T1, rs2=A1),       # the next pass adds one more
+        encode("addi", rd=T3, rs1=T3, imm=-1),
+        encode("addi", rd=A0, rs1=A0, imm=0),       # +16: a0 += the pass number
+        encode("bne", rs1=T3, rs2=0, off=-20),
+        encode("jal", rd=0, off=0),
+    ]
+    regs = {T1: encode("addi", rd=A0, rs1=A0, imm=1), T2: layout.code + 16, T3: 10, A1: 1 << 20}
+    ref, jit, eng = run_both(layout, words, hot=2, regs=regs, limit=200)
+    assert_same(ref, jit)
+    assert jit["x"][A0] == sum(range(1, 11))
+    assert eng.stats.regions >= 1 and eng.stats.invalidations >= 1
+
+
 @LAYOUTS
 def test_access_fault_in_the_middle_of_a_block(layout):
     words = [

@@ -298,6 +298,9 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             window = self.plan.store_window if store else None
             if (known := self._values.get(("stored" if window else "accessed", addr, must_align))) is not None:
                 return True, *known
+            if window and (loaded := self._values.get(("accessed", addr, must_align))) is not None:
+                # (loaded already, so in RAM: above the floor is all a store needs)
+                return self.b.icmp_unsigned(">=", addr, const(window[0])), loaded[0], None
             lo, last = window or self.plan.ram_window
             inside = self.b.icmp_unsigned("<=", self.b.sub(addr, const(lo)), const(last))
             if must_align:
@@ -350,16 +353,19 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
 
     def add(self, a, b):
         """base + c1 + c2 is base + (c1 + c2), and base itself when that is
-        0, within a block: a pointer bumped after an access and used with
-        the opposite offset gives the same address, checked once."""
+        0, within a block, and the same sum is the same value: a pointer
+        bumped after an access and used with the opposite offset, or a field
+        loaded and then stored (x += 1), gives the same address, checked once."""
         if isinstance(a, int) or not isinstance(b, int):
             return super().add(a, b)
         base, offset = self._values.get(("sum", a), (a, 0))
         total = (offset + b) & M64
         if total == 0:
             return base
-        result = super().add(base, total)
-        self._values[("sum", result)] = (base, total)
+        if (result := self._values.get(("sum of", base, total))) is None:
+            result = super().add(base, total)
+            self._values[("sum", result)] = (base, total)
+            self._values[("sum of", base, total)] = result
         return result
 
     def _accessed(self, addr: ir.Value, must_align: bool, host: ir.Value, page: ir.Value | None) -> None:
