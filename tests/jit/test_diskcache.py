@@ -21,7 +21,7 @@ def test_round_trip_and_keys(tmp_path):
     assert cache.get(key) is None
     cache.put(key, b"object code")
     assert cache.get(key) == b"object code"
-    assert [p.name for p in tmp_path.glob("*" + SUFFIX)] == [key + SUFFIX]
+    assert [p.relative_to(tmp_path).parts for p in tmp_path.rglob("*" + SUFFIX)] == [(key[4:6], key + SUFFIX)]
 
 
 def test_truncated_or_corrupt_entries_are_misses(tmp_path):
@@ -29,24 +29,26 @@ def test_truncated_or_corrupt_entries_are_misses(tmp_path):
     for damage in (lambda b: b[:-3], lambda b: b[:-1] + bytes([b[-1] ^ 1]), lambda b: b""):
         key = cache.key("t", repr(damage))
         cache.put(key, b"x" * 100)
-        path = tmp_path / (key + SUFFIX)
+        path = cache._path(key)
         path.write_bytes(damage(path.read_bytes()))
         assert cache.get(key) is None and not path.exists()
 
 
 def test_size_cap_drops_the_least_recently_used(tmp_path, monkeypatch):
     monkeypatch.setattr(diskcache, "PRUNE_INTERVAL", 0.0)
+    monkeypatch.setattr(diskcache, "SHARD_DIGITS", 0)   # one directory: its share is the cap
     cache = DiskCache(tmp_path, max_bytes=2500)
     keys = [cache.key("t", str(i)) for i in range(4)]
     for i, key in enumerate(keys[:2]):
         cache.put(key, bytes(1000))
-        os.utime(tmp_path / (key + SUFFIX), (i, i))
+        os.utime(cache._path(key), (i, i))
     cache.get(keys[0])                 # used: now the newest
     cache.put(keys[2], bytes(1000))    # over the cap: keys[1] goes
     assert [cache.get(k) is not None for k in keys[:3]] == [True, False, True]
 
 
-def test_directory_scanned_at_most_once_an_interval(tmp_path):
+def test_directory_scanned_at_most_once_an_interval(tmp_path, monkeypatch):
+    monkeypatch.setattr(diskcache, "SHARD_DIGITS", 0)
     cache = DiskCache(tmp_path, max_bytes=1500)
     keys = [cache.key("t", str(i)) for i in range(3)]
     cache.put(keys[0], bytes(1000))    # first put: scans (nothing to drop)
@@ -57,6 +59,54 @@ def test_directory_scanned_at_most_once_an_interval(tmp_path):
     assert sum(cache.get(k) is not None for k in keys) == 1
 
 
+
+def _same_shard(cache: DiskCache, n: int) -> list[str]:
+    """``n`` keys whose entries share a subdirectory."""
+    by_shard: dict[str, list[str]] = {}
+    for i in range(100_000):
+        key = cache.key("t", str(i))
+        by_shard.setdefault(cache._path(key).parent.name, []).append(key)
+        if len(by_shard[cache._path(key).parent.name]) == n:
+            return by_shard[cache._path(key).parent.name]
+    raise AssertionError("no shard filled")
+
+
+def test_a_put_prunes_only_its_subdirectory_to_its_share(tmp_path, monkeypatch):
+    monkeypatch.setattr(diskcache, "PRUNE_INTERVAL", 0.0)
+    cache = DiskCache(tmp_path, max_bytes=256 * 2500)   # 2500 bytes a subdirectory
+    a, b, c = _same_shard(cache, 3)
+    others = [k for k in (cache.key("o", str(i)) for i in range(40)) if cache._path(k).parent != cache._path(a).parent]
+    for key in others:
+        cache.put(key, bytes(1000))
+    for i, key in enumerate((a, b)):
+        cache.put(key, bytes(1000))
+        os.utime(cache._path(key), (i, i))
+    cache.put(c, bytes(1000))    # its subdirectory is over its share: the oldest there goes
+    assert [cache.get(k) is not None for k in (a, b, c)] == [False, True, True]
+    assert all(cache.get(k) is not None for k in others)
+
+
+def test_an_entry_larger_than_its_share_is_kept_once_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(diskcache, "PRUNE_INTERVAL", 0.0)
+    cache = DiskCache(tmp_path, max_bytes=256 * 100)
+    key = cache.key("t", "big")
+    cache.put(key, bytes(1000))
+    assert cache.get(key) == bytes(1000)
+
+
+def test_entries_of_the_flat_layout_are_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(diskcache, "PRUNE_INTERVAL", 0.0)
+    monkeypatch.setattr(diskcache, "LEGACY_BATCH", 2)
+    legacy = [tmp_path / f"jit-{i:048x}{SUFFIX}" for i in range(3)]
+    for path in legacy:
+        path.write_bytes(b"old")
+    cache = DiskCache(tmp_path)
+    cache.put(cache.key("t", "1"), b"new")
+    assert sum(p.exists() for p in legacy) == 1   # a batch at a time
+    cache.put(cache.key("t", "2"), b"new")
+    cache.put(cache.key("t", "3"), b"new")
+    assert not any(p.exists() for p in legacy)
+
 def test_environment_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("BT_VMM_CACHE", "off")
     assert default_directory() is None
@@ -66,7 +116,7 @@ def test_environment_variable(monkeypatch, tmp_path):
 
 def test_jit_survives_a_corrupt_cache(tmp_path):
     run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path)
-    for p in tmp_path.glob("jit-*" + SUFFIX):
+    for p in tmp_path.glob("*/jit-*" + SUFFIX):
         p.write_bytes(p.read_bytes()[:40])
     ref, jit, eng = run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path)
     assert_same(ref, jit)
@@ -132,7 +182,7 @@ def test_a_stored_region_whose_object_does_not_load_is_translated_again(tmp_path
     not an object we can load: the region is compiled again, not a crash."""
     run_both(USER, calls_in_a_loop(), hot=2, limit=1201, disk_cache=tmp_path)
     cache = DiskCache(tmp_path)
-    for path in tmp_path.glob("jit-*" + SUFFIX):
+    for path in tmp_path.glob("*/jit-*" + SUFFIX):
         key = path.name[:-len(SUFFIX)]
         log, regions, _ = replay.unpack(cache.get(key))
         cache.put(key, replay.pack(log, regions, b"\x7fELF not an object"))
@@ -146,7 +196,7 @@ def test_damaged_handler_entries_are_compiled_again(tmp_path, monkeypatch):
     monkeypatch.setenv("BT_VMM_CACHE", str(tmp_path))
     handler_compiler.HandlerCompiler().generic_handlers(False)
     cache = DiskCache(tmp_path)
-    [path] = tmp_path.glob(handler_compiler.DISK_KIND + "-*" + SUFFIX)
+    [path] = tmp_path.glob("*/" + handler_compiler.DISK_KIND + "-*" + SUFFIX)
     key = path.name[:-len(SUFFIX)]
     names, _ = handler_compiler._unpack(cache.get(key))
     cache.put(key, json.dumps(names).encode() + b"\n" + b"\x7fELF truncated")
