@@ -34,14 +34,15 @@ def load_bias(program: Program) -> int:
 def store_floor(program: Program) -> int:
     """The process VM's store floor (hart_t.store_floor): the page after
     the program's code, when its data, heap and stack all lie above; else
-    0 (none: translated stores check every page)."""
+    0 (none: translated stores check every page).  (A program whose
+    segments do not fit the address space gets none: loading refuses it.)"""
     code = [seg.vaddr + seg.memsz for seg in program.segments if seg.flags & PF_X]
     if not code:
         return 0
     floor = -(-max(code) // PAGE) * PAGE
     if any(seg.vaddr < floor for seg in program.segments if seg.flags & PF_W):
         return 0
-    return floor + load_bias(program)
+    return floor + load_bias(program) if floor + load_bias(program) < 1 << 64 else 0
 
 
 def load_image(mem: GuestMemory, program: Program, stack_bottom: int) -> tuple[int, int]:

@@ -28,6 +28,7 @@ def program(*segments: tuple[int, int, int], elf_type: str = "ET_EXEC") -> Progr
     ([(0x10000, 0x1800, R | X), (0x11800, 0x100, R | W)], 0),            # data on the code's last page
     ([(0x20000, 0x1000, R | X), (0x10000, 0x100, R | W)], 0),            # data below the code
     ([(0x10000, 0x1000, R | W)], 0),                                     # no code
+    ([(2**64 - 0x1000, 0x2000, R | X)], 0),                              # beyond the address space
 ])
 def test_the_floor_is_the_page_after_the_code_with_the_data_above(segments, floor):
     assert store_floor(program(*segments)) == floor
