@@ -161,7 +161,9 @@ def _ratio(a: Measurement | None, b: Measurement | None) -> str:
     """How many times longer ``a`` took than ``b``."""
     if a is None or b is None or b.seconds <= 0:
         return "-"
-    return f"{a.seconds / b.seconds:.1f}x"
+    ratio = a.seconds / b.seconds
+    # (two decimals where they matter: 0.95x is not 1.0x)
+    return f"{ratio:.2f}x" if ratio < 10 else f"{ratio:.1f}x" if ratio < 1000 else f"{ratio:.0f}x"
 
 
 def _compile_seconds(m: Measurement) -> str:
