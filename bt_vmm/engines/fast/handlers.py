@@ -332,7 +332,6 @@ class HandlerEmitter(IRValues):
     def store(self, addr, v, size):
         addr, value = self.v(addr), self.v(v)
         hit, host, ram_off = self._fast_address(addr, size, "tlb_store")
-        watch = self.b.inttoptr(self._ctx_load("watch"), PTR)
 
         def slow_path() -> None:
             status = self._helper("fi_store", self.ctx, self.h, addr, const(size), value)
@@ -342,9 +341,11 @@ class HandlerEmitter(IRValues):
             rewrote = self.b.icmp_unsigned("==", status, ir.Constant(I32, 2))
             self.b.store(self.b.zext(rewrote, I64), self._rewrote)
 
-        # A process VM's stores need not be aligned: the next page's watch byte too.
-        self._store_diamond(hit, host, self._gep(watch, self.b.lshr(ram_off, const(12))), value, size, slow_path,
-                            self.WATCH_PAGE if self.system else self.WATCH_NEXT)
+        if self.system:   # (a store TLB entry of a page holding code never hits: TLB_WATCHED)
+            self._store_diamond(hit, host, None, value, size, slow_path)
+            return
+        watch = self.b.inttoptr(self._ctx_load("watch"), PTR)
+        self._store_diamond(hit, host, self._gep(watch, self.b.lshr(ram_off, const(12))), value, size, slow_path)
 
     # ------------------------------------------------------------------
     # control flow (builder protocol)

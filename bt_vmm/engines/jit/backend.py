@@ -34,6 +34,9 @@ def const(v: int) -> ir.Constant:
     return ir.Constant(I64, v & M64)
 
 
+WATCH_BYTES = ir.IntType(16)   # a store's watch bytes: its page's and the next page's
+
+
 class IRValues:
     """Arithmetic, comparisons and selection emitted through ``self.b``."""
 
@@ -154,17 +157,13 @@ class IRValues:
         self.b.position_at_end(fast)
         return self._load_host(host, size, signed)
 
-    # Watch bytes a store checks: the page's, or (WATCH_NEXT) the page's and
-    # the next one's, for a store that need not be aligned (it may cross).
-    WATCH_PAGE, WATCH_NEXT = I8, ir.IntType(16)
-
     def _store_diamond(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value | None, value: ir.Value,
-                       size: int, slow_path: Callable[[], None], watch: ir.IntType | None = WATCH_PAGE) -> None:
+                       size: int, slow_path: Callable[[], None]) -> None:
         """A store of ``size`` bytes: inline to ``host`` when ``hit`` and the
-        page's watch byte is clear (no code of any tier on the page; no
-        ``watch``: ``hit`` says all), else what ``slow_path()`` emits."""
+        watch bytes at ``watch_byte`` are clear (no code of any tier on the
+        page; None: ``hit`` says all), else what ``slow_path()`` emits."""
         slow, join = self.fn.append_basic_block("st_slow"), self.fn.append_basic_block("st_join")
-        self._store_or_leave(hit, host, watch_byte, value, size, slow, watch)
+        self._store_or_leave(hit, host, watch_byte, value, size, slow)
         self.b.branch(join)
         self.b.position_at_end(slow)
         slow_path()
@@ -172,18 +171,20 @@ class IRValues:
         self.b.position_at_end(join)
 
     def _store_or_leave(self, hit: ir.Value, host: ir.Value, watch_byte: ir.Value | None, value: ir.Value,
-                        size: int, leave: ir.Block, watch: ir.IntType | None = WATCH_PAGE) -> None:
-        """The fast half of a store: inline when ``hit`` and the watch byte
-        is clear, else on to ``leave``; continues after the inline store."""
+                        size: int, leave: ir.Block) -> None:
+        """The fast half of a store: inline when ``hit`` and the watch bytes
+        are clear, else on to ``leave``; continues after the inline store.
+        The watch bytes: the page's and the next one's (a process VM's
+        store need not be aligned: it may cross)."""
         fast = self.fn.append_basic_block("st_fast")
-        if watch is None:
+        if watch_byte is None:
             self._likely(hit, fast, leave)
         else:
             check = self.fn.append_basic_block("st_check")
             self._likely(hit, check, leave)
             self.b.position_at_end(check)
-            watched = self.b.load(watch_byte, typ=watch, align=1)
-            self._likely(self.b.icmp_unsigned("==", watched, ir.Constant(watch, 0)), fast, leave)
+            watched = self.b.load(watch_byte, typ=WATCH_BYTES, align=1)
+            self._likely(self.b.icmp_unsigned("==", watched, ir.Constant(WATCH_BYTES, 0)), fast, leave)
         self.b.position_at_end(fast)
         self._store_host(host, value, size)
 

@@ -398,9 +398,8 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
     def store(self, addr, v, size):
         addr, value = self.v(addr), self.v(v)
         hit, host, page = self._fast_address(addr, size, "tlb_store", store=True)
-        watch = None if page is None else self.WATCH_NEXT
         if self._leaves_before():
-            self._store_or_leave(self.c(hit), host, page, value, size, self._leave_before(), watch)
+            self._store_or_leave(self.c(hit), host, page, value, size, self._leave_before())
             self._accessed(addr, False, host, page)
             return
         self._begin_memory()
@@ -409,7 +408,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             self.store_field("pc", self.pc)
             self._slow_status(self._helper("bt_jit_store", self.ctx, self.h, addr, const(size), value))
 
-        self._store_diamond(self.c(hit), host, page, value, size, slow_path, watch)
+        self._store_diamond(self.c(hit), host, page, value, size, slow_path)
 
     # ------------------------------------------------------------------
     # control flow (builder protocol)
