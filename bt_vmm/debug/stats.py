@@ -8,7 +8,7 @@ from bt_vmm.cpu.callouts import callout_counts
 from bt_vmm.machines.base import RunResult
 
 
-def engine_stats(engine) -> dict[str, float | int]:
+def engine_stats(engine) -> dict[str, float | int | str]:
     """An engine's own counters, if it keeps any (the JIT: compile times, caches)."""
     stats = getattr(engine, "stats", None)
     summary = getattr(stats, "summary", None)

@@ -392,3 +392,4 @@ def test_a_data_page_that_gets_code_is_watched_from_then_on(layout):
     assert jit["x"][A0] == sum(range(17, 33))
     if layout is USER:
         assert eng.hart.ptr.store_floor == 0 and eng.stats.flushes >= 1
+        assert eng.stats.summary()["store floor"] == "none"

@@ -54,4 +54,4 @@ def test_a_program_runs_with_its_floor_on_the_jit():
         machine.close()
     assert (result.reason, result.status) == ("exit", 0)
     assert stats.regions > 0 and stats.flushes == 0
-    assert machine.hart.ptr.store_floor == floor
+    assert machine.hart.ptr.store_floor == floor and stats.summary()["store floor"] == hex(floor)

@@ -90,8 +90,9 @@ class JitStats:
     cold_returns: int = 0      # returns to Python for cold code
     interpreted: int = 0       # instructions the interpreter tier ran
     disk_hits: int = 0         # batches loaded from the on-disk cache
+    store_floor: int = 0       # process VM: hart_t.store_floor at the end (0: none, or code ran above it)
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, float | int | str]:
         times = sorted(self.compile_seconds)
         p95 = times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0
         return {
@@ -113,6 +114,8 @@ class JitStats:
             "cache flushes": self.flushes,
             "untranslatable regions": self.failed,
             "batches from the disk cache": self.disk_hits,
+            # (none: every translated store checks its page for code)
+            "store floor": f"{self.store_floor:#x}" if self.store_floor else "none",
         }
 
 

@@ -115,6 +115,7 @@ class JitEngine:
         st.chain_hits = self.cache.ctx.stat_chain
         st.ic_hits = self.cache.ctx.stat_ic_hit
         st.interpreted = self.fast.stats.stepped
+        st.store_floor = self.hart.ptr.store_floor
         return st
 
     def run(self) -> int:
