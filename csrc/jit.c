@@ -113,18 +113,22 @@ static int sampled_hot(jit_ctx_t *c, uint64_t fn)
     return ++e->count == e->next;
 }
 
-/* The limit translated code stops at: the budget, or the next sample if
- * sooner.  A sample that came due outside translated code (in the cold
- * tier or the dispatcher) is skipped: it would land on whichever region
- * runs next. */
+/* The limit translated code stops at: the budget, the next sample or (a
+ * system VM) the end of the quantum, whichever comes first.  A sample that
+ * came due outside translated code (in the cold tier or the dispatcher) is
+ * skipped: it would land on whichever region runs next. */
 static uint64_t check_limit(jit_ctx_t *c, hart_t *h)
 {
-    if (!c->tier_up)
-        return h->insn_limit;
-    uint64_t period = c->sample_period > JIT_SAMPLE_MIN ? c->sample_period : JIT_SAMPLE_MIN;
-    if (h->minstret >= c->sample_at)
-        c->sample_at = h->minstret + period;
-    return c->sample_at < h->insn_limit ? c->sample_at : h->insn_limit;
+    uint64_t limit = h->insn_limit;
+    if (c->tier_up) {
+        uint64_t period = c->sample_period > JIT_SAMPLE_MIN ? c->sample_period : JIT_SAMPLE_MIN;
+        if (h->minstret >= c->sample_at)
+            c->sample_at = h->minstret + period;
+        limit = c->sample_at < limit ? c->sample_at : limit;
+    }
+    if (h->machine_kind == MACHINE_SYSTEM && h->minstret + JIT_SYSTEM_QUANTUM < limit)
+        limit = h->minstret + JIT_SYSTEM_QUANTUM;
+    return limit;
 }
 
 static int run(jit_ctx_t *c, hart_t *h);
@@ -174,11 +178,13 @@ static int run(jit_ctx_t *c, hart_t *h)
                     return JIT_RUN_FAULT;
                 if ((r != JIT_STOP && r != JIT_CHECKED) || h->exit_request || stale(c, h) || c->install_ready)
                     continue;
-                if (r == JIT_CHECKED && limit < h->insn_limit) {   /* a sample */
-                    c->sample_at = h->minstret;   /* (check_limit moves it on) */
-                    if (sampled_hot(c, c->hot_region))
-                        return JIT_RUN_TIER_UP;
-                    continue;
+                if (r == JIT_CHECKED && limit < h->insn_limit) {
+                    if (c->tier_up && limit == c->sample_at) {   /* a sample */
+                        c->sample_at = h->minstret;   /* (check_limit moves it on) */
+                        if (sampled_hot(c, c->hot_region))
+                            return JIT_RUN_TIER_UP;
+                    }
+                    continue;   /* (or the quantum's end: back to the top for interrupts) */
                 }
                 /* the budget ends inside the next block: the cold tier runs it exactly */
             } else if (c->fi && jit_entered_cold(c, h->pc)) {
@@ -203,12 +209,20 @@ static int run(jit_ctx_t *c, hart_t *h)
     return JIT_RUN_COLD;
 }
 
+/* Must translated code leave after a slow access?  For an exit request, or
+ * when the access (a device's register, say) made an interrupt pending: a
+ * translated loop would take it only at the end of its quantum. */
+static int leave_after(hart_t *h)
+{
+    return h->exit_request || (h->machine_kind == MACHINE_SYSTEM && bt_pending_interrupt(h));
+}
+
 int bt_jit_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out)
 {
     int r = for_store ? bt_load_for_store(h, vaddr, size, out) : bt_load(h, vaddr, size, out);
     if (r)
         return 1;
-    return h->exit_request ? 2 : 0;
+    return leave_after(h) ? 2 : 0;
 }
 
 /* Record a write to guest physical [paddr, paddr+n), within one page. */
@@ -251,7 +265,7 @@ int bt_jit_store(jit_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_
     if (bt_store(h, vaddr, size, value))
         return 1;
     bt_code_write(c, c->fi, h, vaddr, size);
-    return h->exit_request || c->smc_count ? 2 : 0;
+    return leave_after(h) || c->smc_count ? 2 : 0;
 }
 
 void bt_jit_clear_pages(jit_ctx_t *c)

@@ -41,6 +41,11 @@
  * region entered after a sample passes its first check. */
 #define JIT_REGION_MAX 512
 #define JIT_SAMPLE_MIN 512   /* guest instructions between samples, at least */
+/* System VM: translated loops come back to the dispatcher after about this
+ * many guest instructions (~10 us), which takes the interrupts that became
+ * pending meanwhile by the host clock (the timer's) or from another thread.
+ * (A slow access that makes one pending leaves at once, see bt_jit_store.) */
+#define JIT_SYSTEM_QUANTUM 16384
 
 #define JIT_SMC_MAX 16
 #define JIT_IC_SIZE 1024  /* indirect-jump cache entries (a power of two) */
@@ -138,7 +143,8 @@ int bt_jit_run(jit_ctx_t *c, hart_t *h);
 
 /* Slow paths of generated memory accesses: 0 done, 1 fault pending,
  * 2 done but the translation must stop after this instruction (an exit
- * request, or the store hit a page holding translations). */
+ * request, an interrupt the access made pending, or the store hit a page
+ * holding translations). */
 int bt_jit_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out);
 int bt_jit_store(jit_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value);
 /* A store to [vaddr, vaddr+size) succeeded: tell the tiers holding code

@@ -561,12 +561,11 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
 
     def _allowed(self, source: int, target: int) -> bool:
         """May a direct branch stay inside the region?  In a system VM only
-        forward and within the entry's page: the page keeps the virtual to
-        physical mapping the region was keyed by, and no loop bypasses the
-        dispatcher's interrupt check."""
-        if not self.system:
-            return True
-        return target > source and target // PAGE == self.info.entry // PAGE
+        within the entry's page: the page keeps the virtual to physical
+        mapping the region was keyed by.  (Its loops come back to the
+        dispatcher for pending interrupts at the end of each quantum, see
+        JIT_SYSTEM_QUANTUM.)"""
+        return not self.system or target // PAGE == self.info.entry // PAGE
 
     # ------------------------------------------------------------------
     # translation
