@@ -35,7 +35,7 @@ static int32_t find(struct node *list, int32_t key)
 }
 
 /* Decimal digits of v at out; returns the length (Dhrystone-style string work). */
-static int utoa(char *out, uint32_t v)
+static int decimal(char *out, uint32_t v)
 {
     char tmp[10];
     int n = 0, len = 0;
@@ -96,12 +96,12 @@ int main(int argc, char **argv)
         int len = 0;
         for (int k = 0; k < 16; k++) {  /* at most 15 characters each */
             uint64_t r = bench_rand(&seed);
-            len += utoa(text + len, (uint32_t)(r >> 8) % 1000);
+            len += decimal(text + len, (uint32_t)(r >> 8) % 1000);
             if (r & 1) {
                 text[len++] = '.';
-                len += utoa(text + len, (uint32_t)(r >> 20) % 100);
+                len += decimal(text + len, (uint32_t)(r >> 20) % 100);
                 text[len++] = 'e';
-                len += utoa(text + len, (uint32_t)(r >> 30) % 10);
+                len += decimal(text + len, (uint32_t)(r >> 30) % 10);
             }
             text[len++] = ',';
         }
