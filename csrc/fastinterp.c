@@ -146,7 +146,9 @@ int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t val
         return 1;
     uint64_t before = c->stat_invalidated;
     bt_code_write(c->jit, c, h, vaddr, size);
-    return c->stat_invalidated != before ? 2 : 0;
+    /* 2: the instruction must be the last of a copied block: it rewrote
+     * pre-decoded code, or (a system VM) made an interrupt pending */
+    return c->stat_invalidated != before || (h->machine_kind == MACHINE_SYSTEM && bt_pending_interrupt(h)) ? 2 : 0;
 }
 
 void fi_note_write(fi_ctx_t *c, hart_t *h, uint64_t paddr, uint64_t size)
@@ -236,6 +238,8 @@ static void place(uint8_t **at, const fi_stencil_t *s, const uint64_t values[FI_
 /* Header of a block in the arena; its code follows. */
 typedef struct {
     uint64_t count;   /* instructions */
+    uint64_t pc;      /* where it was copied for: its pieces hold their pcs (a
+                         system VM may map the page at another address too) */
 } fi_block_t;
 
 typedef uint64_t (*fi_block_fn)(hart_t *h, fi_ctx_t *c);
@@ -272,7 +276,7 @@ static void copy_block(fi_ctx_t *c, fi_entry_t *e, uint64_t pc, uint64_t off)
     if (mprotect(lo, span, PROT_READ | PROT_WRITE))
         return;
     fi_block_t *b = (fi_block_t *)(c->arena + at_off);
-    b->count = n;
+    b->count = n, b->pc = pcs[0];
     uint8_t *at = (uint8_t *)(b + 1);
     for (uint64_t i = 0; i <= n; i++) {
         const fi_stencil_t *s = i < n ? pieces[i] : c->stencil_end;
@@ -342,6 +346,8 @@ static int run_block(fi_ctx_t *c, hart_t *h, fi_entry_t *e, uint64_t pc, uint64_
             return -1;
     }
     fi_block_t *b = (fi_block_t *)(c->arena + e->block - 1);
+    if (b->pc != pc)
+        return -1;
     uint64_t code = (uint64_t)(uintptr_t)(b + 1);
     if (link && (link->pc != pc || link->code != code)) {
         *link = (fi_chain_t){pc, code, b->count};
@@ -390,10 +396,12 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             e = &page[(off & PAGE_OFFSET_MASK) >> 1];
             fi_chain_t *from = link;
             link = 0;
-            if (!system && c->stencils && e->fn) {
+            if (c->stencils && e->fn) {
                 block = run_block(c, h, e, pc, off, from);
-                if (block == FI_BLOCK_DONE || block == FI_BLOCK_LEFT)
-                    link = c->block_slot;   /* (for the block this leads to) */
+                /* (for the block this leads to; a system VM's blocks are not
+                 * chained: the loop takes interrupts and translates each pc) */
+                if ((block == FI_BLOCK_DONE || block == FI_BLOCK_LEFT) && !system)
+                    link = c->block_slot;
                 if (block == FI_BLOCK_DONE) {
                     pc = h->pc, e = 0;
                     continue;

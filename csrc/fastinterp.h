@@ -161,7 +161,8 @@ void fi_unchain(fi_ctx_t *c);
 /* Run pre-decoded instructions from h->pc, at most max_steps of them. */
 int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps);
 /* Slow paths of handlers: 0 done, 1 fault pending; fi_store 2: done, and
- * it rewrote pre-decoded code (a block must not run on after it). */
+ * it rewrote pre-decoded code or (a system VM) made an interrupt pending (a
+ * block must not run on after it). */
 int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t value);
 int fi_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out);
 /* Another engine wrote guest physical [paddr, paddr+size): drop what it

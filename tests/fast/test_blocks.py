@@ -1,8 +1,9 @@
-"""Copy-and-patch blocks (process VM): hot straight-line code runs as
-pieces copied from stencils, chained to each other, with the loop's
-obligations kept: code rewritten under a copied block, precise faults
-inside one, the exact instruction limit, exit requests, and no chain past
-code the JIT has translated."""
+"""Copy-and-patch blocks: hot straight-line code runs as pieces copied from
+stencils, chained to each other (process VM), with the loop's obligations
+kept: code rewritten under a copied block, precise faults inside one, the
+exact instruction limit, exit requests, no chain past code the JIT has
+translated, and (system VM) a block copied for one virtual address never
+runs at another."""
 from __future__ import annotations
 
 import pytest
@@ -11,9 +12,10 @@ from bt_vmm._core import lib
 from bt_vmm._core import ffi
 from bt_vmm.engines.fast import FastInterpreter
 from bt_vmm.engines.jit import JitEngine
+from bt_vmm.engines.reference import ReferenceInterpreter
 from bt_vmm.isa import encode
 
-from .common import USER, assert_same, make_hart, run_both, run_with_exit_request
+from .common import LAYOUTS, SYSTEM, USER, assert_same, make_hart, run_both, run_with_exit_request, snapshot
 
 A0, A1, A2, A3, T0, T1, T2 = 10, 11, 12, 13, 5, 6, 7
 HOT = lib.FI_BLOCK_HOT
@@ -25,19 +27,21 @@ def _counted_loop(body: list[int], times: int) -> list[int]:
     return [encode("addi", rd=A1, rs1=0, imm=times), *inner, encode("bne", rs1=A1, rs2=0, off=-4 * len(inner))]
 
 
-def test_a_hot_loop_runs_as_a_copied_block():
+@LAYOUTS
+def test_a_hot_loop_runs_as_a_copied_block(layout):
     body = [encode("addi", rd=A0, rs1=A0, imm=3), encode("slli", rd=A2, rs1=A0, shamt=2),
             encode("xor", rd=A3, rs1=A3, rs2=A2)]
     words = _counted_loop(body, 4 * HOT)
-    ref, fast, engine = run_both(USER, words, limit=1 + 4 * HOT * 5)
+    ref, fast, engine = run_both(layout, words, limit=1 + 4 * HOT * 5)
     assert_same(ref, fast)
     assert fast["x"][A0] == 3 * 4 * HOT
     assert engine.ctx.stat_blocks >= 1
 
 
+@LAYOUTS
 @pytest.mark.parametrize("patch", [encode("addi", rd=A0, rs1=A0, imm=7), encode("xori", rd=A0, rs1=A0, imm=5)],
                          ids=["same-handler", "other-handler"])
-def test_code_rewritten_under_a_copied_block_takes_effect(patch):
+def test_code_rewritten_under_a_copied_block_takes_effect(layout, patch):
     """The loop's first instruction is rewritten once the loop is a copied
     block, then the loop runs 3 more times: with the same handler the copy
     reads the new fields; with another the piece finds its entry changed."""
@@ -50,7 +54,7 @@ def test_code_rewritten_under_a_copied_block_takes_effect(patch):
              encode("addi", rd=A1, rs1=0, imm=3),
              encode("jal", rd=0, off=-4 * (len(loop) + 4)),
              encode("jal", rd=0, off=0)]
-    ref, fast, engine = run_both(USER, words, regs={T0: USER.code + 4, T1: patch}, limit=1 + 3 * times + 5 + 9 + 1 + 20)
+    ref, fast, engine = run_both(layout, words, regs={T0: layout.code + 4, T1: patch}, limit=1 + 3 * times + 5 + 9 + 1 + 20)
     assert_same(ref, fast)
     expected = times + 3 * 7 if patch & 0x7000 == 0 else (((times ^ 5) ^ 5) ^ 5)
     assert fast["x"][A0] == expected
@@ -70,10 +74,11 @@ def test_a_fault_inside_a_copied_block_is_precise():
     assert fast["x"][A0] == passes + 1 and engine.ctx.stat_blocks >= 1
 
 
+@LAYOUTS
 @pytest.mark.parametrize("limit", [4 * HOT * 7 + 3, 4 * HOT * 7 + 6])
-def test_the_instruction_limit_inside_a_copied_block_is_exact(limit):
+def test_the_instruction_limit_inside_a_copied_block_is_exact(layout, limit):
     words = [*[encode("addi", rd=A0, rs1=A0, imm=1)] * 6, encode("jal", rd=0, off=-24)]
-    ref, fast, engine = run_both(USER, words, limit=limit)
+    ref, fast, engine = run_both(layout, words, limit=limit)
     assert_same(ref, fast)
     assert fast["minstret"] == limit and engine.ctx.stat_blocks >= 1
 
@@ -161,3 +166,39 @@ def test_a_store_that_rewrites_the_rest_of_its_block_leaves_it():
     assert_same(ref, fast)
     assert fast["x"][A0] == (passes - 1 - patch_at) + 7 * (patch_at + 1)
     assert engine.ctx.stat_blocks >= 1 and engine.ctx.stat_invalidated >= 1
+
+
+def test_a_block_copied_for_one_virtual_address_does_not_run_at_another():
+    """System VM, S-mode under Sv39: two gigapages map the same RAM, and a
+    hot loop (its auipc sees its pc) runs at the first address, then at the
+    second: there it must not be the block copied for the first."""
+    a4, t0 = 14, 5
+    passes = 4 * HOT
+    words = [
+        encode("addi", rd=A1, rs1=0, imm=passes),
+        encode("auipc", rd=A2, upper=0),          # 0x04: the loop
+        encode("add", rd=A3, rs1=A3, rs2=A2),
+        encode("addi", rd=A1, rs1=A1, imm=-1),
+        encode("bne", rs1=A1, rs2=0, off=-12),
+        encode("bne", rs1=a4, rs2=0, off=12),     # 0x14: the second time round: done
+        encode("addi", rd=a4, rs1=0, imm=1),
+        encode("jalr", rd=0, rs1=t0, imm=0),      # the same code at the other address
+        encode("jal", rd=0, off=0),
+    ]
+    root = SYSTEM.data + 0x1000
+    leaf = (SYSTEM.ram_base >> 12) << 10 | 0xCF    # V R W X A D, a 1 GiB leaf
+    other = SYSTEM.ram_base + (1 << 30)
+    mem = {root + 8 * (SYSTEM.ram_base >> 30): leaf.to_bytes(8, "little"),
+           root + 8 * (other >> 30): leaf.to_bytes(8, "little")}
+    states = []
+    for engine in (ReferenceInterpreter, FastInterpreter):
+        h = make_hart(SYSTEM, words, regs={t0: other}, mem=mem, limit=3 + 2 * (4 * passes + 4))
+        h.ptr.priv = lib.PRV_S
+        h.ptr.satp = 8 << 60 | root >> 12
+        lib.bt_mmu_sync(h.ptr)
+        eng = engine(h)
+        eng.run()
+        states.append(snapshot(h, []))
+    assert_same(*states)
+    assert states[1]["x"][A3] == passes * ((SYSTEM.code + 4) + (other + 4)) % (1 << 64)
+    assert eng.ctx.stat_blocks >= 1

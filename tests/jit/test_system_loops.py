@@ -34,7 +34,7 @@ def test_a_hot_loop_within_a_page_stops_at_the_exact_limit(limit):
     assert jit["minstret"] == limit
 
 
-@pytest.mark.parametrize("engine", ["interp", "jit"])
+@pytest.mark.parametrize("engine", ["interp", "fast", "jit"])
 def test_interrupts_reach_a_hot_loop(engine):
     """hotirq.S: a software interrupt the loop's own CLINT store raises is
     taken right after that store; the timer's ends a loop with no other

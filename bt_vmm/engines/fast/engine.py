@@ -81,8 +81,8 @@ class FastInterpreter:
         self._handlers = compiler().generic_handlers(self.system) if tracer is None else {}
         if tracer is None:   # misses pre-decode in C, where the tables cover the code
             self.ctx.decoder = decode_tables(self.system).ptr
-        if tracer is None and not self.system:   # (the system VM's loop takes interrupts between instructions)
-            stencils().attach(self.ctx)
+        if tracer is None:
+            stencils(self.system).attach(self.ctx)
 
     def run(self) -> int:
         """Execute until hart.exit_request is set; returns hart.exit_reason."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import json
 import struct
+from functools import cache
 
 from bt_vmm.engines.jit import textir as ir
 
@@ -217,8 +218,9 @@ class _Emitter(HandlerEmitter):
         return super().call(name, *args)
 
 
-def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
-    """The stencils' module, and for each stencil (spec name, ends a block)."""
+def _module_text(target, system: bool) -> tuple[str, dict[str, tuple[str, bool]]]:
+    """A machine kind's stencils' module, and for each stencil (spec name,
+    ends a block)."""
     module = ir.Module(name="fast_stencils")
     module.triple = target.triple
     specs: dict[str, tuple[str, bool]] = {}
@@ -226,7 +228,7 @@ def _module_text(target) -> tuple[str, dict[str, tuple[str, bool]]]:
     for i, spec in enumerate(REGISTRY.insns.values()):
         if not layout_of(spec).generic:
             continue
-        emitter = _Emitter(module, f"h{i}", spec, False)
+        emitter = _Emitter(module, f"h{i}", spec, system)
         try:
             emitter.emit()
         except NeedsConcrete:
@@ -328,9 +330,9 @@ def _jump(code: bytes, holes: list[tuple[int, int, int]]) -> tuple[int, int]:
 class Stencils:
     """The process's stencils, loaded: what fi_set_stencils takes."""
 
-    def __init__(self, obj: bytes, specs: dict[str, list]):
+    def __init__(self, obj: bytes, specs: dict[str, list], system: bool):
         self._object = NativeObject(obj, {name: 1 << 40 for name in HOLES})   # (any value: holes are filled per copy)
-        handlers = compiler().generic_handlers(False)
+        handlers = compiler().generic_handlers(system)
         pieces = _pieces(obj, [*specs, END])
         if END not in pieces:
             raise VMMError("stencils: the end piece is missing from the object")
@@ -361,25 +363,20 @@ class Stencils:
         return lib.fi_set_stencils(ctx, self.table, len(self.table), self.end, ARENA_SIZE) == 0
 
 
-_STENCILS: Stencils | None = None
-
-
-def stencils() -> Stencils:
-    """The process's stencils: from the disk cache, else compiled (and
-    stored; an entry whose object does not load is compiled again)."""
-    global _STENCILS
-    if _STENCILS is None:
-        disk = DiskCache(default_directory())
-        key = disk.key(DISK_KIND, "user", source_digest(), files_digest([__file__]))   # (and this module)
-        header, _, obj = (disk.get(key) or b"").partition(b"\n")
-        try:
-            _STENCILS = Stencils(obj, json.loads(header)) if obj else None
-        except (ValueError, TypeError, VMMError):
-            _STENCILS = None
-        if _STENCILS is None:
-            target = compiler().target
-            text, specs = _module_text(target)
-            obj = _compile(target, text)
-            disk.put(key, json.dumps(specs).encode() + b"\n" + obj)
-            _STENCILS = Stencils(obj, specs)
-    return _STENCILS
+@cache
+def stencils(system: bool) -> Stencils:
+    """The process's stencils for a machine kind: from the disk cache, else
+    compiled (and stored; an entry whose object does not load is compiled
+    again)."""
+    disk = DiskCache(default_directory())
+    kind = "system" if system else "user"
+    key = disk.key(DISK_KIND, kind, source_digest(), files_digest([__file__]))   # (and this module)
+    header, _, obj = (disk.get(key) or b"").partition(b"\n")
+    try:
+        return Stencils(obj, json.loads(header), system)
+    except (ValueError, TypeError, VMMError):
+        target = compiler().target
+        text, specs = _module_text(target, system)
+        obj = _compile(target, text)
+        disk.put(key, json.dumps(specs).encode() + b"\n" + obj)
+        return Stencils(obj, specs, system)
