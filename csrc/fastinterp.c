@@ -322,12 +322,21 @@ static inline int fetch_offset(fi_ctx_t *c, hart_t *h, int system, uint64_t pc, 
 
 /* A taken jump of the JIT's cold tier to pc: -1 to go on in this loop, or
  * why to stop for the dispatch loop (a translation at pc, pc just became
- * hot, or the JIT has work).  The system VM always stops: the dispatch
- * loop translates the pc's address and takes interrupts. */
+ * hot, or the JIT has work).  A system VM's pc is looked up at the address
+ * the fetch TLB gives it (a miss stops: the dispatch loop translates it);
+ * this loop takes interrupts itself. */
 static inline int cold_jump(struct jit_ctx *j, hart_t *h, int system, uint64_t pc)
 {
-    if (system || !j || j->install_ready || j->smc_count || j->code_epoch != h->code_epoch ||
-        jit_lookup(j, pc, pc, jit_mode_of(h)))
+    if (!j || j->install_ready || j->smc_count || j->code_epoch != h->code_epoch)
+        return FI_JUMP;
+    uint64_t paddr = pc;
+    if (system) {
+        tlb_entry_t *t = &h->tlb_fetch[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+        if (t->page != (pc & ~PAGE_OFFSET_MASK))
+            return FI_JUMP;
+        paddr = pc + t->addend - (uint64_t)(uintptr_t)h->ram + h->ram_base;
+    }
+    if (jit_lookup(j, pc, paddr, jit_mode_of(h)))
         return FI_JUMP;
     return jit_entered_cold(j, pc) ? FI_HOT : -1;
 }
