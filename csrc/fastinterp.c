@@ -378,6 +378,7 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
     fi_entry_t *e = 0; /* pc's entry, at RAM offset off, when straight-line code reached it */
     uint64_t off = 0;
     fi_chain_t *link = 0;   /* the slot of the block exit that led to pc (when e is 0) */
+    uint64_t link_page = 0; /* the page of the blocks that slot's chains run */
     if (c->code_epoch != h->code_epoch)
         fi_flush(c, h);
     for (;;) {
@@ -385,6 +386,10 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             return FI_EXIT;
         if (h->minstret >= stop)
             return h->minstret >= h->insn_limit ? FI_LIMIT : FI_STEPS;
+        /* A system VM's chained blocks come back here at the end of each
+         * quantum, for the interrupts the clock made pending. */
+        if (system)
+            c->stop = stop - h->minstret > JIT_SYSTEM_QUANTUM ? h->minstret + JIT_SYSTEM_QUANTUM : stop;
         /* Interrupts: every instruction while one is pending and enabled in
          * mie; the timer's clock is read every TIMER_POLL instructions. */
         if (system && ((h->mip & h->mie) || ((h->mie & MIP_MTIP) && timer-- == 0))) {
@@ -405,12 +410,13 @@ int fi_run(fi_ctx_t *c, hart_t *h, uint64_t max_steps)
             e = &page[(off & PAGE_OFFSET_MASK) >> 1];
             fi_chain_t *from = link;
             link = 0;
+            if (system && link_page != pc >> PAGE_SHIFT)
+                from = 0;   /* a system VM chains within a page: its mapping is the block's */
             if (c->stencils && e->fn) {
+                link_page = pc >> PAGE_SHIFT;   /* (chains from here stay on this page) */
                 block = run_block(c, h, e, pc, off, from);
-                /* (for the block this leads to; a system VM's blocks are not
-                 * chained: the loop takes interrupts and translates each pc) */
-                if ((block == FI_BLOCK_DONE || block == FI_BLOCK_LEFT) && !system)
-                    link = c->block_slot;
+                if (block == FI_BLOCK_DONE || block == FI_BLOCK_LEFT)
+                    link = c->block_slot;   /* (for the block this leads to) */
                 if (block == FI_BLOCK_DONE) {
                     pc = h->pc, e = 0;
                     continue;
