@@ -168,6 +168,23 @@ def test_a_store_that_rewrites_the_rest_of_its_block_leaves_it():
     assert engine.ctx.stat_blocks >= 1 and engine.ctx.stat_invalidated >= 1
 
 
+
+def _both_in_s_mode(words: list[int], root: int, **setup) -> tuple[dict, FastInterpreter]:
+    """(the fast tier's state, its engine) after running ``words`` in S-mode
+    under Sv39 (page table at ``root``), checked against the reference
+    interpreter's."""
+    states, engine = [], None
+    for make in (ReferenceInterpreter, FastInterpreter):
+        h = make_hart(SYSTEM, words, **setup)
+        h.ptr.priv = lib.PRV_S
+        h.ptr.satp = 8 << 60 | root >> 12
+        lib.bt_mmu_sync(h.ptr)
+        engine = make(h)
+        engine.run()
+        states.append(snapshot(h, []))
+    assert_same(*states)
+    return states[1], engine
+
 def test_a_block_copied_for_one_virtual_address_does_not_run_at_another():
     """System VM, S-mode under Sv39: two gigapages map the same RAM, and a
     hot loop (its auipc sees its pc) runs at the first address, then at the
@@ -190,18 +207,9 @@ def test_a_block_copied_for_one_virtual_address_does_not_run_at_another():
     other = SYSTEM.ram_base + (1 << 30)
     mem = {root + 8 * (SYSTEM.ram_base >> 30): leaf.to_bytes(8, "little"),
            root + 8 * (other >> 30): leaf.to_bytes(8, "little")}
-    states = []
-    for engine in (ReferenceInterpreter, FastInterpreter):
-        h = make_hart(SYSTEM, words, regs={t0: other}, mem=mem, limit=3 + 2 * (4 * passes + 4))
-        h.ptr.priv = lib.PRV_S
-        h.ptr.satp = 8 << 60 | root >> 12
-        lib.bt_mmu_sync(h.ptr)
-        eng = engine(h)
-        eng.run()
-        states.append(snapshot(h, []))
-    assert_same(*states)
-    assert states[1]["x"][A3] == passes * ((SYSTEM.code + 4) + (other + 4)) % (1 << 64)
-    assert eng.ctx.stat_blocks >= 1
+    fast, engine = _both_in_s_mode(words, root, regs={t0: other}, mem=mem, limit=3 + 2 * (4 * passes + 4))
+    assert fast["x"][A3] == passes * ((SYSTEM.code + 4) + (other + 4)) % (1 << 64)
+    assert engine.ctx.stat_blocks >= 1
 
 
 def test_a_system_vm_chains_no_jump_to_another_page():
@@ -239,15 +247,6 @@ def test_a_system_vm_chains_no_jump_to_another_page():
            g: b"".join(w.to_bytes(4, "little") for w in (encode("addi", rd=A0, rs1=A0, imm=100),
                                                           encode("jalr", rd=0, rs1=ra, imm=0)))}
     regs = {t0: page, t1: int.from_bytes(pte(g, leaf), "little"), t2: l0b}
-    states = []
-    for engine in (ReferenceInterpreter, FastInterpreter):
-        h = make_hart(SYSTEM, words, regs=regs, mem=mem, limit=4 + 2 * (5 * n) + 10)
-        h.ptr.priv = lib.PRV_S
-        h.ptr.satp = 8 << 60 | root >> 12
-        lib.bt_mmu_sync(h.ptr)
-        eng = engine(h)
-        eng.run()
-        states.append(snapshot(h, []))
-    assert_same(*states)
-    assert states[1]["x"][A0] == n * 1 + n * 100
-    assert eng.ctx.stat_blocks >= 1
+    fast, engine = _both_in_s_mode(words, root, regs=regs, mem=mem, limit=4 + 2 * (5 * n) + 10)
+    assert fast["x"][A0] == n * 1 + n * 100
+    assert engine.ctx.stat_blocks >= 1
