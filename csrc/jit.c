@@ -126,8 +126,11 @@ static uint64_t check_limit(jit_ctx_t *c, hart_t *h)
             c->sample_at = h->minstret + period;
         limit = c->sample_at < limit ? c->sample_at : limit;
     }
-    if (h->machine_kind == MACHINE_SYSTEM && h->minstret + JIT_SYSTEM_QUANTUM < limit)
-        limit = h->minstret + JIT_SYSTEM_QUANTUM;
+    if (h->machine_kind == MACHINE_SYSTEM) {
+        if (h->minstret >= c->quantum_at || c->quantum_at - h->minstret > JIT_SYSTEM_QUANTUM)
+            c->quantum_at = h->minstret + JIT_SYSTEM_QUANTUM;
+        limit = c->quantum_at < limit ? c->quantum_at : limit;
+    }
     return limit;
 }
 
@@ -179,12 +182,14 @@ static int run(jit_ctx_t *c, hart_t *h)
                 if ((r != JIT_STOP && r != JIT_CHECKED) || h->exit_request || stale(c, h) || c->install_ready)
                     continue;
                 if (r == JIT_CHECKED && limit < h->insn_limit) {
+                    if (limit == c->quantum_at)   /* the quantum's end: back to the top for interrupts */
+                        c->quantum_at = h->minstret;   /* (check_limit moves it on) */
                     if (c->tier_up && limit == c->sample_at) {   /* a sample */
-                        c->sample_at = h->minstret;   /* (check_limit moves it on) */
+                        c->sample_at = h->minstret;
                         if (sampled_hot(c, c->hot_region))
                             return JIT_RUN_TIER_UP;
                     }
-                    continue;   /* (or the quantum's end: back to the top for interrupts) */
+                    continue;
                 }
                 /* the budget ends inside the next block: the cold tier runs it exactly */
             } else if (c->fi && jit_entered_cold(c, h->pc)) {

@@ -109,6 +109,8 @@ typedef struct jit_ctx {
     uint64_t tier_up;        /* samples of a region before JIT_RUN_TIER_UP (0: no sampling) */
     uint64_t sample_period;  /* guest instructions between samples */
     uint64_t sample_at;      /* minstret of the next sample */
+    uint64_t quantum_at;     /* system VM: minstret where the quantum ends (JIT_SYSTEM_QUANTUM);
+                                fixed until then, so that re-arming the checks writes nothing */
     jit_ic_t ic[1024];       /* JIT_IC_SIZE */
     jit_hot_t hot[8192];     /* JIT_HOT_SIZE */
     jit_hot_t sampled[256];  /* JIT_SAMPLED_SIZE */
