@@ -171,8 +171,7 @@ static int run(jit_ctx_t *c, hart_t *h)
             uint64_t mode = jit_mode_of(h);
             jit_block_fn fn = jit_lookup(c, h->pc, paddr, mode);
             if (fn) {
-                if (c->use_ic)
-                    c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, mode, fn};
+                c->ic[(h->pc >> 1) & (JIT_IC_SIZE - 1)] = (jit_ic_t){h->pc, system ? mode | h->tlb_epoch << 3 : mode, fn};
                 c->stat_dispatch++;
                 uint64_t limit = check_limit(c, h);
                 bt_arm_checks(h, limit);

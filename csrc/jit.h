@@ -65,8 +65,10 @@ typedef struct {
 } jit_entry_t;
 
 /* The indirect-jump cache: direct-mapped by pc, filled by the dispatch
- * loop, read by generated code at jalr/returns (process VM only, where
- * virtual = physical); cleared whenever translations are dropped. */
+ * loop, read by generated code at jalr/returns; cleared whenever
+ * translations are dropped.  A system VM's entries also hold the TLB epoch
+ * in their mode (mode | epoch << 3): a TLB flush (a new satp, sfence.vma) may
+ * have mapped the pc elsewhere, and the entry no longer hits. */
 typedef struct {
     uint64_t vpc;
     uint64_t mode;
@@ -99,7 +101,6 @@ typedef struct jit_ctx {
     uint64_t stat_cold;      /* returns to Python for cold code */
     uint64_t stat_chain;     /* direct jumps from region to region */
     uint64_t stat_ic_hit;    /* indirect jumps through the cache */
-    uint64_t use_ic;         /* fill the indirect-jump cache (process VM) */
     volatile uint64_t install_ready; /* set by the compile thread (bt_jit_offer) */
     uint64_t hot_region;     /* JIT_CHECKED, JIT_RUN_TIER_UP: the region's function */
     /* Sampling, for tier-up: every sample_period guest instructions the

@@ -73,6 +73,7 @@ static void tlb_fill(hart_t *h, uint64_t vaddr, uint64_t paddr, uint64_t acc, ui
 
 void bt_tlb_flush(hart_t *h)
 {
+    h->tlb_epoch++;
     memset(h->tlb_load, 0xff, sizeof h->tlb_load);
     memset(h->tlb_store, 0xff, sizeof h->tlb_store);
     memset(h->tlb_fetch, 0xff, sizeof h->tlb_fetch);
@@ -95,6 +96,7 @@ void bt_tlb_flush_some(hart_t *h, uint64_t vpn, uint64_t asid)
         bt_tlb_flush(h);
         return;
     }
+    h->tlb_epoch++;
     for (uint64_t acc = ACC_LOAD; acc <= ACC_FETCH; acc++) {
         tlb_entry_t *t = tlb_for(h, acc);
         for (int i = 0; i < TLB_SIZE; i++)

@@ -160,6 +160,7 @@ typedef struct hart {
     uint64_t cycle_delta;        /* mcycle = minstret + delta (the frozen value while inhibited) */
     uint64_t instret_delta;      /* likewise for the minstret CSR: minstret itself stays the engine's count */
     uint64_t mmu_key;            /* translation context the TLB was filled under (flush on change) */
+    uint64_t tlb_epoch;          /* bumped by every TLB flush: what a virtual address maps to may have changed */
     uint64_t trace_mmu;          /* nonzero: report each page walk to bt_trace_walk */
 
     /* --- V2M TLB: separate load, store and fetch arrays --- */

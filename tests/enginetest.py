@@ -23,8 +23,8 @@ from bt_vmm.engines.jit import fastfp
 from bt_vmm.engines.reference import ReferenceInterpreter
 from bt_vmm.isa import encode
 
-__all__ = ["LAYOUTS", "SYSTEM", "USER", "Layout", "assert_same", "code_bytes", "make_hart", "run_against_reference",
-           "run_with_exit_request", "snapshot", "store_into_code_from_below"]
+__all__ = ["LAYOUTS", "SYSTEM", "USER", "Layout", "assert_same", "calls_across_a_remap", "code_bytes", "make_hart",
+           "run_against_reference", "run_with_exit_request", "snapshot", "store_into_code_from_below"]
 
 M64 = (1 << 64) - 1
 FS_INITIAL = 1 << 13
@@ -58,7 +58,8 @@ def code_bytes(words: list[int]) -> bytes:
     )
 
 
-def make_hart(layout: Layout, words: list[int], *, regs=None, fregs=None, mem=None, limit: int) -> Hart:
+def make_hart(layout: Layout, words: list[int], *, regs=None, fregs=None, mem=None, limit: int,
+              sv39_root: int | None = None) -> Hart:
     """A fresh hart with ``words`` at layout.code; traps go to a `jal x0, 0`
     loop at layout.trap_vec (system VM) or stop the run (process VM).  A
     process VM's store floor is the page after the code, as a program's
@@ -79,6 +80,10 @@ def make_hart(layout: Layout, words: list[int], *, regs=None, fregs=None, mem=No
     for r, v in (fregs or {}).items():
         p.f[r] = v & M64
     p.insn_limit = limit
+    if sv39_root is not None:   # S-mode under Sv39, the page table at sv39_root
+        p.priv = lib.PRV_S
+        p.satp = 8 << 60 | sv39_root >> 12
+        lib.bt_mmu_sync(p)
     return h
 
 
@@ -130,6 +135,43 @@ def store_into_code_from_below(passes: int) -> tuple[list[int], dict[int, int]]:
     ]
     first = encode("addi", rd=a0, rs1=a0, imm=1) << 32 | 0x5A5A5A5A
     return words, {t0: passes, t1: first, t2: USER.code, t3: 1 << 52}
+
+
+def calls_across_a_remap(n: int) -> tuple[list[int], dict, dict, int, int]:
+    """(words, registers, memory, page table root, a0 at the end) of a SYSTEM
+    program for S-mode under Sv39 (4 KiB pages, RAM mapped at its own
+    address): a loop calls a function on another page ``n`` times, then maps
+    that page to another function (sfence.vma) and calls it ``n`` times
+    more.  The first adds 1 to a0, the second 100."""
+    ra, t0, t1, t2, a0, a1, a2 = 1, 5, 6, 7, 10, 11, 12
+    words = [
+        encode("addi", rd=a1, rs1=0, imm=n),
+        encode("jalr", rd=ra, rs1=t0, imm=0),       # 0x04: the call
+        encode("addi", rd=a1, rs1=a1, imm=-1),
+        encode("bne", rs1=a1, rs2=0, off=-8),
+        encode("bne", rs1=a2, rs2=0, off=24),       # 0x10: the second round: done
+        encode("sd", rs1=t2, rs2=t1, imm=0),        # map the page to the other function
+        encode("sfence.vma", rs1=0, rs2=0),
+        encode("addi", rd=a2, rs1=0, imm=1),
+        encode("addi", rd=a1, rs1=0, imm=n),
+        encode("jal", rd=0, off=-0x20),
+        encode("jal", rd=0, off=0),                 # 0x28
+    ]
+    base = SYSTEM.ram_base
+    root, l1, l0a, l0b = (SYSTEM.data + k * 0x1000 for k in (1, 2, 3, 4))
+    f, g, page = base + 0x5000, base + 0x6000, base + (1 << 21)
+
+    def pte(pa: int, flags: int) -> bytes:
+        return ((pa >> 12) << 10 | flags).to_bytes(8, "little")
+
+    def function(k: int) -> bytes:
+        return code_bytes([encode("addi", rd=a0, rs1=a0, imm=k), encode("jalr", rd=0, rs1=ra, imm=0)])
+
+    leaf = 0xCF   # V R W X A D
+    mem = {root + 8 * 2: pte(l1, 1), l1: pte(l0a, 1) + pte(l0b, 1), l0b: pte(f, leaf),
+           l0a: b"".join(pte(base + 0x1000 * i, leaf) for i in range(256)), f: function(1), g: function(100)}
+    regs = {t0: page, t1: int.from_bytes(pte(g, leaf), "little"), t2: l0b}
+    return words, regs, mem, root, n * 1 + n * 100
 
 
 def assert_same(ref: dict, other: dict) -> None:

@@ -12,10 +12,9 @@ from bt_vmm._core import lib
 from bt_vmm._core import ffi
 from bt_vmm.engines.fast import FastInterpreter
 from bt_vmm.engines.jit import JitEngine
-from bt_vmm.engines.reference import ReferenceInterpreter
 from bt_vmm.isa import encode
 
-from .common import LAYOUTS, SYSTEM, USER, assert_same, make_hart, run_both, run_with_exit_request, snapshot
+from .common import LAYOUTS, SYSTEM, USER, assert_same, calls_across_a_remap, make_hart, run_both, run_with_exit_request
 
 A0, A1, A2, A3, T0, T1, T2 = 10, 11, 12, 13, 5, 6, 7
 HOT = lib.FI_BLOCK_HOT
@@ -169,21 +168,6 @@ def test_a_store_that_rewrites_the_rest_of_its_block_leaves_it():
 
 
 
-def _both_in_s_mode(words: list[int], root: int, **setup) -> tuple[dict, FastInterpreter]:
-    """(the fast tier's state, its engine) after running ``words`` in S-mode
-    under Sv39 (page table at ``root``), checked against the reference
-    interpreter's."""
-    states, engine = [], None
-    for make in (ReferenceInterpreter, FastInterpreter):
-        h = make_hart(SYSTEM, words, **setup)
-        h.ptr.priv = lib.PRV_S
-        h.ptr.satp = 8 << 60 | root >> 12
-        lib.bt_mmu_sync(h.ptr)
-        engine = make(h)
-        engine.run()
-        states.append(snapshot(h, []))
-    assert_same(*states)
-    return states[1], engine
 
 def test_a_block_copied_for_one_virtual_address_does_not_run_at_another():
     """System VM, S-mode under Sv39: two gigapages map the same RAM, and a
@@ -207,46 +191,20 @@ def test_a_block_copied_for_one_virtual_address_does_not_run_at_another():
     other = SYSTEM.ram_base + (1 << 30)
     mem = {root + 8 * (SYSTEM.ram_base >> 30): leaf.to_bytes(8, "little"),
            root + 8 * (other >> 30): leaf.to_bytes(8, "little")}
-    fast, engine = _both_in_s_mode(words, root, regs={t0: other}, mem=mem, limit=3 + 2 * (4 * passes + 4))
+    ref, fast, engine = run_both(SYSTEM, words, regs={t0: other}, mem=mem, limit=3 + 2 * (4 * passes + 4),
+                                 sv39_root=root)
+    assert_same(ref, fast)
     assert fast["x"][A3] == passes * ((SYSTEM.code + 4) + (other + 4)) % (1 << 64)
     assert engine.ctx.stat_blocks >= 1
 
 
 def test_a_system_vm_chains_no_jump_to_another_page():
-    """S-mode under Sv39 (4 KiB pages): a hot loop calls a function on
-    another page N times, then maps that page to other code (sfence.vma)
-    and calls it N times more.  Its blocks chain within their page only: a
-    chain across would still run the first function's copy."""
-    ra, t0, t1, t2, a2 = 1, 5, 6, 7, 12
+    """A hot loop calls a function on another page, which is then mapped to
+    other code (calls_across_a_remap).  The loop's blocks chain within their
+    page only: a chain across would still run the first function's copy."""
     n = 4 * HOT
-    words = [
-        encode("addi", rd=A1, rs1=0, imm=n),
-        encode("jalr", rd=ra, rs1=t0, imm=0),       # 0x04: the call
-        encode("addi", rd=A1, rs1=A1, imm=-1),
-        encode("bne", rs1=A1, rs2=0, off=-8),
-        encode("bne", rs1=a2, rs2=0, off=24),       # 0x10: the second round: done
-        encode("sd", rs1=t2, rs2=t1, imm=0),        # map the page to the other code
-        encode("sfence.vma", rs1=0, rs2=0),
-        encode("addi", rd=a2, rs1=0, imm=1),
-        encode("addi", rd=A1, rs1=0, imm=n),
-        encode("jal", rd=0, off=-0x20),
-        encode("jal", rd=0, off=0),                 # 0x28
-    ]
-    base = SYSTEM.ram_base
-    root, l1, l0a, l0b = (SYSTEM.data + k * 0x1000 for k in (1, 2, 3, 4))
-    f, g, page = base + 0x5000, base + 0x6000, base + (1 << 21)   # the two functions; where they are called
-
-    def pte(pa: int, flags: int) -> bytes:
-        return ((pa >> 12) << 10 | flags).to_bytes(8, "little")
-
-    leaf = 0xCF   # V R W X A D
-    mem = {root + 8 * 2: pte(l1, 1), l1: pte(l0a, 1) + pte(l0b, 1), l0b: pte(f, leaf),
-           l0a: b"".join(pte(base + 0x1000 * i, leaf) for i in range(256)),   # RAM at its own address
-           f: b"".join(w.to_bytes(4, "little") for w in (encode("addi", rd=A0, rs1=A0, imm=1),
-                                                          encode("jalr", rd=0, rs1=ra, imm=0))),
-           g: b"".join(w.to_bytes(4, "little") for w in (encode("addi", rd=A0, rs1=A0, imm=100),
-                                                          encode("jalr", rd=0, rs1=ra, imm=0)))}
-    regs = {t0: page, t1: int.from_bytes(pte(g, leaf), "little"), t2: l0b}
-    fast, engine = _both_in_s_mode(words, root, regs=regs, mem=mem, limit=4 + 2 * (5 * n) + 10)
-    assert fast["x"][A0] == n * 1 + n * 100
+    words, regs, mem, root, a0 = calls_across_a_remap(n)
+    ref, fast, engine = run_both(SYSTEM, words, regs=regs, mem=mem, limit=4 + 2 * (5 * n) + 10, sv39_root=root)
+    assert_same(ref, fast)
+    assert fast["x"][A0] == a0
     assert engine.ctx.stat_blocks >= 1

@@ -1,7 +1,8 @@
-"""System-VM regions hold the loops within their page: such a loop stays
-in native code, and comes back to the dispatcher for interrupts (one that
-a device access of its own raises at once, the timer's at the end of the
-quantum, JIT_SYSTEM_QUANTUM)."""
+"""The JIT in a system VM: regions hold the loops within their page (such
+a loop stays in native code, and comes back to the dispatcher for
+interrupts: one that a device access of its own raises at once, the
+timer's at the end of the quantum, JIT_SYSTEM_QUANTUM), and indirect jumps
+go through the indirect-jump cache while the TLB keeps its mappings."""
 from __future__ import annotations
 
 import functools
@@ -13,7 +14,7 @@ from bt_vmm.engines.jit import JitEngine
 from bt_vmm.machines.bare import BareMachine
 from tests.priv.guests import build_bare
 
-from .common import SYSTEM, assert_same, counting_loop, make_hart, run_both
+from .common import SYSTEM, assert_same, calls_across_a_remap, counting_loop, make_hart, run_both
 
 T2 = 7
 
@@ -46,3 +47,14 @@ def test_interrupts_reach_a_hot_loop(engine):
     assert (result.reason, result.status, result.message) == ("exit", 0, "")
     if engine == "jit":
         assert machine.engine.stats.regions >= 1
+
+
+def test_the_indirect_jump_cache_does_not_outlive_a_remap():
+    """Calls and returns go through the indirect-jump cache; once the
+    called page maps other code (sfence.vma), the entries filled for the old
+    mapping must miss (calls_across_a_remap)."""
+    words, regs, mem, root, a0 = calls_across_a_remap(200)
+    ref, jit, engine = run_both(SYSTEM, words, hot=2, regs=regs, mem=mem, limit=4 + 2 * 5 * 200 + 10, sv39_root=root)
+    assert_same(ref, jit)
+    assert jit["x"][10] == a0
+    assert engine.stats.ic_hits > 0

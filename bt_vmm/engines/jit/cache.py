@@ -187,7 +187,6 @@ class CodeCache:
         self._code_pages = hart.ptr.watch
         self.ctx.code_pages = self._code_pages
         self.ctx.npages = self._npages
-        self.ctx.use_ic = hart.ptr.machine_kind == lib.MACHINE_USER
         self.ctx.code_epoch = hart.ptr.code_epoch
         self.ctx.store_floor = hart.ptr.store_floor
         self._ram = ffi.buffer(hart.ptr.ram, hart.ptr.ram_size)

@@ -529,8 +529,11 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             at = self.b.add(entry, const(ffi.offsetof("jit_ic_t", name)))
             return self.b.load(self.b.gep(self.ctx, [at], source_etype=I8), typ=I64)
 
+        mode = const(self.plan.mode)
+        if self.system:   # (and the TLB epoch: see jit_ic_t)
+            mode = self.b.or_(mode, self.b.shl(self.load_field("tlb_epoch"), const(3)))
         hit = self.b.and_(self.b.icmp_unsigned("==", ic_field("vpc"), pc),
-                          self.b.icmp_unsigned("==", ic_field("mode"), const(self.plan.mode)))
+                          self.b.icmp_unsigned("==", ic_field("mode"), mode))
         self._tail_call(self.b.select(hit, ic_field("fn"), const(0)), "stat_ic_hit")
 
     def _fault_block(self) -> ir.Block:
@@ -720,7 +723,7 @@ class RegionEmitter(fastfp.InlineFP, IRValues):
             _, c, taken, fallthrough = nxt
             self.b.cbranch(c, self._goto(taken, self._called), self._goto(fallthrough, self._called))
         else:
-            chained = not self.system and not self._called
+            chained = not self._called
             leave = self._exit_block(INDIRECT if chained else lib.JIT_OK, nxt)
             if chained:
                 self._indirects.append(self.b.switch(nxt, leave))
