@@ -25,6 +25,12 @@ from functools import partial
 
 GUESTS = pathlib.Path(__file__).resolve().parent / "guests"
 SOURCES = GUESTS / "src"
+# --system: the integer programs built bare-metal (M-mode, HTIF), each
+# size built in and named in the file (guests/rebuild.sh): NAME-SIZE.elf,
+# run by the system VM and by qemu-system-riscv64 -M spike.
+BARE = GUESTS / "bare"
+BARE_MEMORY = "128M"
+QEMU_SYSTEM = ["-M", "spike", "-bios", "none", "-nographic", "-m", BARE_MEMORY, "-kernel"]
 # Same flags as guests/rebuild.sh, so both builds compute the same checksums.
 NATIVE_FLAGS = ["-O2", "-ffp-contract=off"]
 
@@ -84,15 +90,28 @@ def guest_path(program: str) -> pathlib.Path:
     return GUESTS / f"{program}.elf"
 
 
+def bare_guests(programs: list[str]) -> list[tuple[str, int, pathlib.Path]]:
+    """(program, size, ELF) of the bare-metal builds of ``programs``."""
+    found = []
+    for path in sorted(BARE.glob("*.elf")):
+        name, _, size = path.stem.rpartition("-")
+        if name in programs and size.isdigit():
+            found.append((name, int(size), path))
+    return found
+
+
 def run_engine(engine: str, program: str, size: int, workdir: pathlib.Path,
-               cache: pathlib.Path | None = None, label: str | None = None) -> Measurement:
+               cache: pathlib.Path | None = None, label: str | None = None,
+               guest: list[str] | None = None) -> Measurement:
     """One whole ``bt-vmm run`` process: its wall time includes Python start-up,
     loading and compilation, like qemu's and native's.  ``cache``: the disk
-    cache it uses instead of the default one; ``label``: its runner name."""
+    cache it uses instead of the default one; ``label``: its runner name;
+    ``guest``: what follows the options (default: the program's Linux build
+    and its size)."""
     label = label or engine
     stats_file = workdir / f"{program}.{label}.json"
     cmd = [sys.executable, "-m", "bt_vmm", "run", "--engine", engine, "--stats-json", str(stats_file),
-           str(guest_path(program)), str(size)]
+           *(guest or [str(guest_path(program)), str(size)])]
     m = run_process(label, cmd, {"BT_VMM_CACHE": str(cache)} if cache else {})
     if m.status == 0:
         stats = json.loads(stats_file.read_text())
@@ -101,7 +120,7 @@ def run_engine(engine: str, program: str, size: int, workdir: pathlib.Path,
     return m
 
 
-def run_first(program: str, size: int, workdir: pathlib.Path) -> Measurement:
+def run_first(program: str, size: int, workdir: pathlib.Path, guest: list[str] | None = None) -> Measurement:
     """The JIT's first run of a program: no translations on disk.  Its cache
     is a fresh directory seeded with the fast tier's handlers, stencils and
     pre-decoding tables (its "fast" kinds), which depend on the bt-vmm
@@ -111,7 +130,7 @@ def run_first(program: str, size: int, workdir: pathlib.Path) -> Measurement:
 
     with tempfile.TemporaryDirectory(dir=workdir) as cache:
         DiskCache(default_directory()).copy_kind(DISK_KIND, pathlib.Path(cache))
-        return run_engine("jit", program, size, workdir, pathlib.Path(cache), FIRST_RUN)
+        return run_engine("jit", program, size, workdir, pathlib.Path(cache), FIRST_RUN, guest)
 
 
 def run_process(runner: str, cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
@@ -146,6 +165,23 @@ def bench_program(
         runners.append(partial(run_process, "qemu", [qemu, str(guest_path(program)), str(size)]))
     if exe is not None:
         runners.append(partial(run_process, "native", [str(exe), str(size)]))
+    return _interleaved(program, size, runners, repeat)
+
+
+def bench_bare(program: str, size: int, elf: pathlib.Path, workdir: pathlib.Path, qemu_system: str | None,
+               repeat: int = 1, first_run: bool = False) -> ProgramResult:
+    """A bare-metal build on the system VM's JIT (and its first run) and on
+    qemu-system-riscv64 (runner "qemu"), as bench_program does."""
+    guest = ["--memory", BARE_MEMORY, str(elf)]
+    runners: list[Callable[[], Measurement]] = [partial(run_engine, "jit", program, size, workdir, guest=guest)]
+    if first_run:
+        runners.append(partial(run_first, program, size, workdir, guest))
+    if qemu_system:
+        runners.append(partial(run_process, "qemu", [qemu_system, *QEMU_SYSTEM, str(elf)]))
+    return _interleaved(program, size, runners, repeat)
+
+
+def _interleaved(program: str, size: int, runners: list[Callable[[], Measurement]], repeat: int) -> ProgramResult:
     rounds = [[run() for run in runners] for _ in range(max(1, repeat))]
     return ProgramResult(program, size, [_best(list(tries)) for tries in zip(*rounds)])
 
@@ -171,10 +207,10 @@ def _compile_seconds(m: Measurement) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def table(results: list[ProgramResult]):
+def table(results: list[ProgramResult], title: str = "bt-vmm bench: guest MIPS and time ratios (lower ratio is faster)"):
     from rich.table import Table
 
-    t = Table(title="bt-vmm bench: guest MIPS and time ratios (lower ratio is faster)", title_justify="left")
+    t = Table(title=title, title_justify="left")
     for col in ("program", "size", "guest insns", "runner", "seconds", "MIPS", "vs native", "vs qemu",
                 "compile s", "output"):
         t.add_column(col, justify="left" if col in ("program", "runner", "output") else "right")
@@ -252,6 +288,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--first-run", action="store_true",
                         help=f"also time the JIT's first run of each program, with no translations on disk "
                              f"(runner {FIRST_RUN}; the large sizes)")
+    parser.add_argument("--system", action="store_true",
+                        help="also the system VM: the integer programs' bare-metal builds on the JIT and on "
+                             "qemu-system-riscv64 -M spike")
     parser.add_argument("--plot", metavar="PNG", help="write a bar chart (needs matplotlib)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
 
@@ -298,14 +337,26 @@ def main(args: argparse.Namespace) -> int:
                 results.append(bench_program(program, size, group, pathlib.Path(tmp), qemu,
                                              not args.no_native, args.repeat,
                                              args.first_run and workload == "large"))
+        system = []
+        if args.system:
+            qemu_system = None if args.no_qemu else shutil.which("qemu-system-riscv64")
+            for program, size, elf in bare_guests(programs):
+                console.print(f"[dim]running {program} {size} bare-metal...[/dim]")
+                system.append(bench_bare(program, size, elf, pathlib.Path(tmp), qemu_system, args.repeat,
+                                         args.first_run))
     out = Console(width=None if sys.stdout.isatty() else 160)  # no truncation in a pipe
     out.print(table(results))
+    if system:
+        out.print(table(system, "bt-vmm bench --system: bare-metal builds on the system VM's JIT and on "
+                                "qemu-system-riscv64 -M spike (runner qemu)"))
     if args.markdown:
         print(markdown(results), flush=True)
+        if system:
+            print(markdown(system), flush=True)
     if args.plot:
         if plot(results, args.plot):
             out.print(f"plot written to {args.plot}")
         else:
             console.print("matplotlib is not installed: no plot (pip install matplotlib)")
-    bad = [r.program for r in results for m in r.runs if m.status != 0 or m.output != r.expected_output]
+    bad = [r.program for r in results + system for m in r.runs if m.status != 0 or m.output != r.expected_output]
     return 1 if bad else 0

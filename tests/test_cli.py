@@ -330,6 +330,24 @@ def test_bench_first_run_starts_without_translations(tmp_path, capfd):
     assert any(FIRST_RUN in line and "ok" in line for line in capfd.readouterr().out.splitlines())
 
 
+
+def test_bench_system_runs_the_bare_metal_builds(tmp_path, capfd):
+    """--system: every integer program has a bare-metal build, named with its
+    size, and the system VM's JIT runs one to the checksum qemu-system
+    prints (qemu-system itself only where installed)."""
+    import shutil
+
+    from bt_vmm.bench import INTEGER, bare_guests, bench_bare
+    guests = bare_guests(list(INTEGER))
+    assert sorted(name for name, _, _ in guests) == sorted(INTEGER)
+    name, size, elf = next(g for g in guests if g[0] == "nqueens")
+    result = bench_bare(name, size, elf, tmp_path, shutil.which("qemu-system-riscv64"))
+    assert all(m.status == 0 and m.output == result.expected_output for m in result.runs)
+    assert result.get("jit").output == f"nqueens {size} 0000000000011ff0\n" and result.instructions > 0
+    assert main(["bench", "--system", "--repeat", "1", "--quick", "--programs", "nqueens", "--engines", "jit",
+                 "--no-qemu", "--no-native"]) == 0
+    assert "--system" in capfd.readouterr().out
+
 def test_disk_cache_seeds_another_with_one_kind(tmp_path):
     from bt_vmm.engines.diskcache import DiskCache
     src, dst = DiskCache(tmp_path / "a"), tmp_path / "b"

@@ -14,6 +14,7 @@ from bt_vmm.machines.bare import BareMachine
 from tests.guestbuild import build
 
 HERE = pathlib.Path(__file__).resolve().parent
+HTIF = HERE.parent.parent / "bt_vmm" / "guests" / "src" / "bare" / "htif.c"   # (the bench's bare-metal guests' too)
 # picolibc.ld with "flash" (code, rodata, the .data image) and "ram" both in
 # RAM; --crt0=hosted is the start-up that calls exit(main()).
 FLAGS = [
@@ -102,7 +103,7 @@ timer interrupt cause: ok
 
 def program(name: str) -> pathlib.Path:
     """tests/bare_c/<name>.c linked with the HTIF stdio hook (cached)."""
-    return build("bare", [HERE / "htif.c", HERE / f"{name}.c"], FLAGS, name)
+    return build("bare", [HTIF, HERE / f"{name}.c"], FLAGS, name)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
