@@ -49,7 +49,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: list[str]) -> argparse.ArgumentParser:
     from bt_vmm.debug.trace import KINDS
     from bt_vmm.engines import ENGINE_NAMES
 
@@ -74,9 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     dis.add_argument("file", metavar="FILE")
 
     bench = sub.add_parser("bench", help="run the bundled benchmarks on every engine, qemu and native")
-    from bt_vmm.bench import add_arguments
+    if argv[:1] == ["bench"]:   # (its options only for it: importing bt_vmm.bench is start-up time)
+        from bt_vmm.bench import add_arguments
 
-    add_arguments(bench)
+        add_arguments(bench)
     return parser
 
 
@@ -218,8 +219,9 @@ def _ran(key: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        ran = _start_compiler(sys.argv[1:] if argv is None else argv, compileserver.shared())
-        args = _parser().parse_args(argv)
+        words = sys.argv[1:] if argv is None else argv
+        ran = _start_compiler(words, compileserver.shared())
+        args = _parser(words).parse_args(words)
         status = COMMANDS[args.command](args)
         if args.command == "run" and status != STATUS_INTERRUPTED:
             _ran(ran)

@@ -1,33 +1,47 @@
 """Host libc calls Python's os module lacks (statx, getdents64, renameat2, faccessat).
 
 Their structures (struct statx, linux_dirent64) are the same on every Linux
-architecture, so the host's bytes are the guest's bytes.
+architecture, so the host's bytes are the guest's bytes.  ctypes and the
+library are loaded at the first call (~1 ms of start-up that most guests,
+which never make these calls, do not pay).
 """
 from __future__ import annotations
 
-import ctypes
 import os
+from functools import cache
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_c = ctypes
-_SIGNATURES = {
-    "statx": (_c.c_int, [_c.c_int, _c.c_char_p, _c.c_int, _c.c_uint, _c.c_void_p]),
-    "getdents64": (_c.c_ssize_t, [_c.c_int, _c.c_void_p, _c.c_size_t]),
-    "renameat2": (_c.c_int, [_c.c_int, _c.c_char_p, _c.c_int, _c.c_char_p, _c.c_uint]),
-    "faccessat": (_c.c_int, [_c.c_int, _c.c_char_p, _c.c_int, _c.c_int]),
-}
-for _name, (_restype, _argtypes) in _SIGNATURES.items():
-    getattr(_libc, _name).restype = _restype
-    getattr(_libc, _name).argtypes = _argtypes
 AT_FDCWD = -100
 
 
+@cache
+def _libc():
+    """(ctypes, the host's libc with the signatures set)."""
+    import ctypes as c
+
+    libc = c.CDLL(None, use_errno=True)
+    signatures = {
+        "statx": (c.c_int, [c.c_int, c.c_char_p, c.c_int, c.c_uint, c.c_void_p]),
+        "getdents64": (c.c_ssize_t, [c.c_int, c.c_void_p, c.c_size_t]),
+        "renameat2": (c.c_int, [c.c_int, c.c_char_p, c.c_int, c.c_char_p, c.c_uint]),
+        "faccessat": (c.c_int, [c.c_int, c.c_char_p, c.c_int, c.c_int]),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        getattr(libc, name).restype = restype
+        getattr(libc, name).argtypes = argtypes
+    return c, libc
+
+
 def _call(name: str, *args) -> int:
-    result = getattr(_libc, name)(*args)
+    ctypes, libc = _libc()
+    result = getattr(libc, name)(*args)
     if result < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return result
+
+
+def _buffer(size: int):
+    return _libc()[0].create_string_buffer(size)
 
 
 def _dir(fd: int | None) -> int:
@@ -35,13 +49,13 @@ def _dir(fd: int | None) -> int:
 
 
 def statx(dirfd: int | None, path: bytes, flags: int, mask: int) -> bytes:
-    buf = ctypes.create_string_buffer(256)
+    buf = _buffer(256)
     _call("statx", _dir(dirfd), path, flags, mask, buf)
     return buf.raw
 
 
 def getdents64(fd: int, count: int) -> bytes:
-    buf = ctypes.create_string_buffer(count)
+    buf = _buffer(count)
     n = _call("getdents64", fd, buf, count)
     return buf.raw[:n]
 
