@@ -143,6 +143,17 @@ static inline int stale(jit_ctx_t *c, hart_t *h)
     return c->smc_count || c->code_epoch != h->code_epoch || c->store_floor != h->store_floor;
 }
 
+/* System VM: is an interrupt to be taken before the next dispatch?  The
+ * timer's depends on the host clock, read every JIT_TIMER_POLL dispatches
+ * and after each quantum (see jit_ctx_t.timer_poll). */
+static inline int interrupt_due(jit_ctx_t *c, hart_t *h)
+{
+    if (!(h->mip & h->mie) && !((h->mie & MIP_MTIP) && c->timer_poll-- == 0))
+        return 0;
+    c->timer_poll = JIT_TIMER_POLL;
+    return bt_pending_interrupt(h) != 0;
+}
+
 /* Translated code computes FP arithmetic in place (see bt_fp_enter). */
 int bt_jit_run(jit_ctx_t *c, hart_t *h)
 {
@@ -167,7 +178,7 @@ static int run(jit_ctx_t *c, hart_t *h)
             return JIT_RUN_SMC;
         uint64_t paddr;
         /* A pending interrupt or a fetch fault: the cold tier stops at once. */
-        if (!(system && bt_pending_interrupt(h)) && !phys_of(h, h->pc, &paddr)) {
+        if (!(system && interrupt_due(c, h)) && !phys_of(h, h->pc, &paddr)) {
             uint64_t mode = jit_mode_of(h);
             jit_block_fn fn = jit_lookup(c, h->pc, paddr, mode);
             if (fn) {
@@ -182,7 +193,7 @@ static int run(jit_ctx_t *c, hart_t *h)
                     continue;
                 if (r == JIT_CHECKED && limit < h->insn_limit) {
                     if (limit == c->quantum_at)   /* the quantum's end: back to the top for interrupts */
-                        c->quantum_at = h->minstret;   /* (check_limit moves it on) */
+                        c->quantum_at = h->minstret, c->timer_poll = 0;   /* (check_limit moves it on) */
                     if (c->tier_up && limit == c->sample_at) {   /* a sample */
                         c->sample_at = h->minstret;
                         if (sampled_hot(c, c->hot_region))

@@ -46,6 +46,9 @@
  * pending meanwhile by the host clock (the timer's) or from another thread.
  * (A slow access that makes one pending leaves at once, see bt_jit_store.) */
 #define JIT_SYSTEM_QUANTUM 16384
+/* System VM: dispatches between reads of the host clock for the timer
+ * interrupt (and one after each quantum), which cost more than a dispatch. */
+#define JIT_TIMER_POLL 32
 
 #define JIT_SMC_MAX 16
 #define JIT_IC_SIZE 1024  /* indirect-jump cache entries (a power of two) */
@@ -112,6 +115,7 @@ typedef struct jit_ctx {
     uint64_t sample_at;      /* minstret of the next sample */
     uint64_t quantum_at;     /* system VM: minstret where the quantum ends (JIT_SYSTEM_QUANTUM);
                                 fixed until then, so that re-arming the checks writes nothing */
+    uint64_t timer_poll;     /* system VM: dispatches until the clock is read again (JIT_TIMER_POLL) */
     jit_ic_t ic[1024];       /* JIT_IC_SIZE */
     jit_hot_t hot[8192];     /* JIT_HOT_SIZE */
     jit_hot_t sampled[256];  /* JIT_SAMPLED_SIZE */
