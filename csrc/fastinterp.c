@@ -148,7 +148,7 @@ int fi_store(fi_ctx_t *c, hart_t *h, uint64_t vaddr, uint64_t size, uint64_t val
     bt_code_write(c->jit, c, h, vaddr, size);
     /* 2: the instruction must be the last of a copied block: it rewrote
      * pre-decoded code, or (a system VM) made an interrupt pending */
-    return c->stat_invalidated != before || (h->machine_kind == MACHINE_SYSTEM && bt_pending_interrupt(h)) ? 2 : 0;
+    return c->stat_invalidated != before || jit_access_interrupts(h) ? 2 : 0;
 }
 
 void fi_note_write(fi_ctx_t *c, hart_t *h, uint64_t paddr, uint64_t size)

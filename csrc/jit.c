@@ -224,12 +224,11 @@ static int run(jit_ctx_t *c, hart_t *h)
     return JIT_RUN_COLD;
 }
 
-/* Must translated code leave after a slow access?  For an exit request, or
- * when the access (a device's register, say) made an interrupt pending: a
- * translated loop would take it only at the end of its quantum. */
+/* Must translated code leave after a slow access?  For an exit request or
+ * an interrupt the access made pending. */
 static int leave_after(hart_t *h)
 {
-    return h->exit_request || (h->machine_kind == MACHINE_SYSTEM && bt_pending_interrupt(h));
+    return h->exit_request || jit_access_interrupts(h);
 }
 
 int bt_jit_load(hart_t *h, uint64_t vaddr, uint64_t size, uint64_t for_store, uint64_t *out)

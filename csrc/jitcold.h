@@ -30,6 +30,14 @@ static inline jit_block_fn jit_lookup(jit_ctx_t *c, uint64_t vpc, uint64_t paddr
     }
 }
 
+/* After a slow access (a device's register, say): did it make an interrupt
+ * pending?  A system VM's translated code or copied block then leaves, so
+ * that its loop takes the interrupt now, not at the end of its quantum. */
+static inline int jit_access_interrupts(hart_t *h)
+{
+    return h->machine_kind == MACHINE_SYSTEM && bt_pending_interrupt(h);
+}
+
 static inline jit_hot_t *jit_hot_entry(jit_ctx_t *c, uint64_t pc)
 {
     return &c->hot[((pc >> 1) * JIT_HASH >> JIT_HOT_SHIFT) & (JIT_HOT_SIZE - 1)];

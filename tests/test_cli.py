@@ -330,7 +330,6 @@ def test_bench_first_run_starts_without_translations(tmp_path, capfd):
     assert any(FIRST_RUN in line and "ok" in line for line in capfd.readouterr().out.splitlines())
 
 
-
 def test_bench_system_runs_the_bare_metal_builds(tmp_path, capfd):
     """--system: every integer program has a bare-metal build, named with its
     size, and the system VM's JIT runs one to the checksum qemu-system
@@ -347,6 +346,7 @@ def test_bench_system_runs_the_bare_metal_builds(tmp_path, capfd):
     assert main(["bench", "--system", "--repeat", "1", "--quick", "--programs", "nqueens", "--engines", "jit",
                  "--no-qemu", "--no-native"]) == 0
     assert "--system" in capfd.readouterr().out
+
 
 def test_disk_cache_seeds_another_with_one_kind(tmp_path):
     from bt_vmm.engines.diskcache import DiskCache

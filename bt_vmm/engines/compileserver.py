@@ -27,8 +27,9 @@ import tempfile
 import threading
 from typing import BinaryIO
 
-from bt_vmm.engines.llvmserver import FAILED, OK, REPLY, REQUEST, read_exactly
+from bt_vmm.engines.llvmserver import OK, REPLY, REQUEST, read_exactly
 from bt_vmm.engines.llvmsetup import compile_region
+
 
 class CompileError(RuntimeError):
     """LLVM could not compile a module (a translator bug), or its server stopped."""

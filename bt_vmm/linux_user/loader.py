@@ -42,7 +42,8 @@ def store_floor(program: Program) -> int:
     floor = -(-max(code) // PAGE) * PAGE
     if any(seg.vaddr < floor for seg in program.segments if seg.flags & PF_W):
         return 0
-    return floor + load_bias(program) if floor + load_bias(program) < 1 << 64 else 0
+    floor += load_bias(program)
+    return floor if floor < 1 << 64 else 0
 
 
 def load_image(mem: GuestMemory, program: Program, stack_bottom: int) -> tuple[int, int]:

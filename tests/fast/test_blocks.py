@@ -167,8 +167,6 @@ def test_a_store_that_rewrites_the_rest_of_its_block_leaves_it():
     assert engine.ctx.stat_blocks >= 1 and engine.ctx.stat_invalidated >= 1
 
 
-
-
 def test_a_block_copied_for_one_virtual_address_does_not_run_at_another():
     """System VM, S-mode under Sv39: two gigapages map the same RAM, and a
     hot loop (its auipc sees its pc) runs at the first address, then at the

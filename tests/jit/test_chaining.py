@@ -127,7 +127,6 @@ def test_no_disk_cache_writes_nothing(tmp_path, monkeypatch):
     assert eng.stats.batches > 0 and eng.stats.disk_hits == 0
 
 
-
 def recursion_in_a_loop() -> list[int]:
     """t0 times: call R(10), which calls itself down to 0 (a1 counts the
     calls; the return address lives on the stack at sp)."""

@@ -59,7 +59,6 @@ def test_directory_scanned_at_most_once_an_interval(tmp_path, monkeypatch):
     assert sum(cache.get(k) is not None for k in keys) == 1
 
 
-
 def _same_shard(cache: DiskCache, n: int) -> list[str]:
     """``n`` keys whose entries share a subdirectory."""
     by_shard: dict[str, list[str]] = {}
@@ -106,6 +105,7 @@ def test_entries_of_the_flat_layout_are_dropped(tmp_path, monkeypatch):
     cache.put(cache.key("t", "2"), b"new")
     cache.put(cache.key("t", "3"), b"new")
     assert not any(p.exists() for p in legacy)
+
 
 def test_environment_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("BT_VMM_CACHE", "off")

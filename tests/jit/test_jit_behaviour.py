@@ -79,7 +79,6 @@ def test_store_into_the_running_block(layout):
     assert eng.stats.invalidations >= 1
 
 
-
 @LAYOUTS
 def test_a_hot_loop_patching_itself_after_loading_the_word(layout):
     """Each pass loads the word it then patches, further down its own block

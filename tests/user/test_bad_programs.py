@@ -44,17 +44,17 @@ def edited(tmp_path, edit) -> pathlib.Path:
     return path
 
 
+def load_headers(image: bytearray) -> list[int]:
+    """File offsets of the PT_LOAD program headers."""
+    phoff, = struct.unpack_from("<Q", image, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", image, 0x36)
+    offsets = (phoff + i * phentsize for i in range(phnum))
+    return [off for off in offsets if struct.unpack_from("<I", image, off)[0] == PT_LOAD]
+
+
 def patched(tmp_path, edit) -> pathlib.Path:
     """A copy of the RV64I hello program with its first PT_LOAD header edited."""
-    def edit_first_load(image: bytearray) -> None:
-        phoff, = struct.unpack_from("<Q", image, 0x20)
-        phentsize, phnum = struct.unpack_from("<HH", image, 0x36)
-        for i in range(phnum):
-            off = phoff + i * phentsize
-            if struct.unpack_from("<I", image, off)[0] == PT_LOAD:
-                edit(image, off)
-                break
-    return edited(tmp_path, edit_first_load)
+    return edited(tmp_path, lambda image: edit(image, load_headers(image)[0]))
 
 
 def parse_refused(path) -> str:
@@ -108,18 +108,14 @@ def test_segment_beyond_the_address_space(tmp_path):
     assert "outside the process address space" in refused(path)
 
 
-
 def test_code_at_the_top_of_the_64_bit_space(tmp_path):
     """(Where the page after the code would not fit in 64 bits.)"""
     def every_load(image: bytearray) -> None:
-        phoff, = struct.unpack_from("<Q", image, 0x20)
-        phentsize, phnum = struct.unpack_from("<HH", image, 0x36)
-        for i in range(phnum):
-            off = phoff + i * phentsize
-            if struct.unpack_from("<I", image, off)[0] == PT_LOAD:
-                struct.pack_into("<I", image, off + 4, 5)   # R X: no data segment below the code
-                struct.pack_into("<Q", image, off + 16, 2**64 - 0x100 + 0x10 * i)
+        for i, off in enumerate(load_headers(image)):
+            struct.pack_into("<I", image, off + 4, 5)   # R X: no data segment below the code
+            struct.pack_into("<Q", image, off + 16, 2**64 - 0x100 + 0x10 * i)
     assert "outside the process address space" in refused(edited(tmp_path, every_load))
+
 
 def test_segment_in_the_null_guard(tmp_path):
     path = patched(tmp_path, lambda img, off: struct.pack_into("<Q", img, off + 16, 0x1000))

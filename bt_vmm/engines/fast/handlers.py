@@ -369,4 +369,3 @@ class HandlerEmitter(IRValues):
         # Privileged state may have changed: the loop looks at interrupts again.
         self._sync |= self.spec.ends_block
         return result
-
